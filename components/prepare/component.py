@@ -1,0 +1,27 @@
+"""prepare: validated tables -> judged pairs with query-level train/validation/test splits."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Output
+
+from shoprank.components.images import BASE_IMAGE
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def prepare_pairs(
+    validated_data: Input[Dataset],
+    pairs: Output[Dataset],
+    metrics: Output[Metrics],
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    split_seed: int = 0,
+):
+    """Join judgments with query and product text; split by query so no query is in two splits."""
+    from shoprank.core.prepare_stage import prepare_pairs as run_prepare
+    from shoprank.core.split import SplitConfig
+
+    config = SplitConfig(validation_fraction=validation_fraction, test_fraction=test_fraction, seed=split_seed)
+    result = run_prepare(validated_data.path, pairs.path, config)
+    # kfp only admits system.* artifact types, so the pairs contract is named in metadata.
+    pairs.metadata["shoprank_schema"] = "pairs/v1"
+    for name, value in result.items():
+        metrics.log_metric(name, value)

@@ -1,0 +1,1 @@
+"""Pure logic: data contracts, sample data, features, models, metrics. No kfp or kubernetes imports."""

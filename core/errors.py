@@ -1,0 +1,17 @@
+"""Typed exceptions. Messages say what was expected and what arrived."""
+
+
+class ShoprankError(Exception):
+    """Base class for every error shoprank raises on purpose."""
+
+
+class SchemaError(ShoprankError, ValueError):
+    """A table does not match its data contract (missing file, column, or unreadable type)."""
+
+
+class DataValidationError(ShoprankError, ValueError):
+    """Data broke one or more validation rules; the run stops before any later stage."""
+
+
+class ConfigError(ShoprankError, ValueError):
+    """A configuration value is missing or out of range."""

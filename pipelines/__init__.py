@@ -1,0 +1,1 @@
+"""Pipeline definitions and the helpers that compile, submit and run them locally."""

@@ -1,0 +1,202 @@
+"""`shoprank` command line: run locally, compile, submit, write the sample data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="shoprank: a Kubeflow reranker for e-commerce search.")
+console = Console()
+DEFAULT_PIPELINE = "shoprank-train-and-deploy"
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")):
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
+@app.command()
+def sample(
+    out: Path = typer.Argument(..., help="Folder to write products, queries, judgments, interactions."),
+    seed: int = typer.Option(0, help="Every random choice derives from it."),
+    products: int = typer.Option(3000, help="Number of products."),
+    queries: int = typer.Option(400, help="Number of queries."),
+    label_noise: float = typer.Option(0.0, help="Share of judgments flipped to another grade (truth in OUT/truth/)."),
+    drift: float = typer.Option(0.0, help="0 = reference batch; up to 1 = shifted queries, categories, prices."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+):
+    """Write the built-in sample data to a folder."""
+    from shoprank.core.sample import SampleConfig, generate_sample
+
+    config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift)
+    path = generate_sample(config).write(out, fmt)
+    console.print(f"sample data written to [bold]{path}[/bold]")
+
+
+class _TaskProgress(logging.Handler):
+    """Shows kfp.local's task start/finish lines on the console while the rest goes to the log file."""
+
+    def __init__(self, sink):
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record):
+        message = record.getMessage()
+        if "Executing task" in message or "finished with status" in message:
+            self.sink.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {_strip_ansi(message)}")
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@app.command()
+def run(
+    data: Optional[Path] = typer.Option(None, help="Folder with your tables (Parquet/CSV); default: the built-in sample."),
+    out: Path = typer.Option(Path("shoprank-out"), help="Where artifacts, run.log and summary.json go."),
+    seed: int = typer.Option(0, help="Seed of the built-in sample and the split."),
+):
+    """Run the whole pipeline on this machine (kfp.local) and print a summary."""
+    from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
+    from shoprank.pipelines.train_and_deploy import train_and_deploy
+
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        from shoprank.core.sample import SampleConfig, generate_sample
+
+        data = generate_sample(SampleConfig(seed=seed)).write(out / "data")
+        console.print(f"built-in sample data (seed {seed}) written to {data}")
+    data = data.resolve()
+    if not data.is_dir():
+        console.print(f"[red]expected a data folder at {data}, found none[/red]")
+        raise typer.Exit(2)
+    log_path = out / "run.log"
+    progress = _TaskProgress(console)
+    logging.getLogger().addHandler(progress)
+    started = time.perf_counter()
+    failure = None
+    with open(log_path, "w") as log_file, contextlib.redirect_stdout(log_file):
+        try:
+            run_locally(train_and_deploy, out, data_uri=str(data), split_seed=seed)
+        except Exception as exc:  # kfp.local raises RuntimeError for a failed task
+            failure = exc
+    logging.getLogger().removeHandler(progress)
+    run_dir = latest_run_dir(out)
+    stages = collect_stage_outputs(run_dir) if run_dir else {}
+    summary = {
+        "pipeline": DEFAULT_PIPELINE, "data": str(data), "run_dir": str(run_dir) if run_dir else None,
+        "log": str(log_path), "seconds": round(time.perf_counter() - started, 1),
+        "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    _print_summary(summary)
+    if failure is not None:
+        console.print(f"[red bold]run stopped:[/red bold] {_failure_reason(log_path)}")
+        console.print(f"full log: {log_path}")
+        raise typer.Exit(1)
+
+
+def _rankers(stages: dict) -> dict:
+    """Ranking metrics per ranker and split, read from stage metrics named <ranker>_<split>_<metric>."""
+    rankers: dict = {}
+    for stage in stages.values():
+        for name, value in stage["metrics"].items():
+            parts = name.split("_")
+            if len(parts) >= 3 and parts[-2] in ("validation", "test") and parts[-1] in ("ndcg@10", "mrr", "recall@10"):
+                ranker = "_".join(parts[:-2])
+                rankers.setdefault(ranker, {}).setdefault(parts[-2], {})[parts[-1]] = value
+    return rankers
+
+
+def _failure_reason(log_path: Path) -> str:
+    """The typed error a component raised, read from the run log."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    markers = ("DataValidationError:", "SchemaError:", "ConfigError:", "ShoprankError:")
+    for i, line in enumerate(lines):
+        if any(marker in line for marker in markers):
+            message = []
+            for follow in lines[i : i + 40]:
+                if follow.startswith("---") or "finished with status" in follow:
+                    break
+                message.append(follow)
+            return "\n".join(message).strip()
+    errors = [line.strip() for line in lines if "Error" in line]
+    return errors[-1] if errors else "a task failed; see the log"
+
+
+def _relative(path: str, base: Path | None) -> str:
+    try:
+        return str(Path(path).relative_to(base)) if base else path
+    except ValueError:
+        return path
+
+
+def _print_summary(summary: dict) -> None:
+    run_dir = Path(summary["run_dir"]) if summary["run_dir"] else None
+    table = Table(title=f"shoprank run ({summary['seconds']} s); artifacts under {run_dir}")
+    table.add_column("stage")
+    table.add_column("artifacts (relative to the run folder)")
+    for task, stage in summary["stages"].items():
+        files = [_relative(v, run_dir) for k, v in stage["artifacts"].items() if k != "metrics"]
+        table.add_row(task + (" [red](failed)[/red]" if stage.get("failed") else ""), "\n".join(files) or "-")
+    console.print(table)
+    if summary["rankers"]:
+        ranking = Table(title="ranking quality (held-out queries)")
+        for col in ("ranker", "split", "NDCG@10", "MRR", "Recall@10"):
+            ranking.add_column(col)
+        for ranker, splits in summary["rankers"].items():
+            for split, m in splits.items():
+                ranking.add_row(ranker, split, *(f"{m.get(k, float('nan')):.4f}" for k in ("ndcg@10", "mrr", "recall@10")))
+        console.print(ranking)
+    console.print(f"summary: {Path(summary['log']).parent / 'summary.json'}")
+
+
+@app.command("compile")
+def compile_cmd(
+    output: Path = typer.Option(Path("train_and_deploy.yaml"), "--output", "-o", help="IR YAML to write."),
+    pipeline: str = typer.Option(DEFAULT_PIPELINE, help="Pipeline name."),
+):
+    """Compile a pipeline to Kubeflow Pipelines IR YAML."""
+    from shoprank.pipelines.compile_submit import compile_pipeline
+
+    path = compile_pipeline(pipeline, output)
+    console.print(f"compiled [bold]{pipeline}[/bold] to {path}")
+
+
+@app.command()
+def submit(
+    host: str = typer.Option(..., help="Kubeflow Pipelines API endpoint, e.g. https://kubeflow.example.com/pipeline"),
+    data_uri: str = typer.Option(..., help="Object-store folder with the tables, e.g. s3://bucket/shop/"),
+    experiment: str = typer.Option("shoprank", help="Experiment name."),
+    pipeline: str = typer.Option(DEFAULT_PIPELINE, help="Pipeline name."),
+    package: Optional[Path] = typer.Option(None, help="Already compiled IR YAML; compiled now when absent."),
+):
+    """Compile (if needed) and submit a run to a Kubeflow Pipelines cluster."""
+    import tempfile
+
+    from shoprank.pipelines.compile_submit import compile_pipeline, submit_pipeline
+
+    if package is None:
+        package = compile_pipeline(pipeline, Path(tempfile.mkdtemp()) / f"{pipeline}.yaml")
+    run_id = submit_pipeline(package, host, experiment, {"data_uri": data_uri})
+    console.print(f"submitted run [bold]{run_id}[/bold] to {host}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

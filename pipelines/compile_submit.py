@@ -1,0 +1,41 @@
+"""Compile pipelines to IR YAML and submit them to a Kubeflow Pipelines endpoint."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def pipelines() -> dict:
+    """Every pipeline shoprank ships, by name."""
+    from .train_and_deploy import PIPELINE_NAME, train_and_deploy
+
+    return {PIPELINE_NAME: train_and_deploy}
+
+
+def compile_pipeline(name: str, package_path: str | Path) -> Path:
+    """Write the IR YAML of pipeline `name` to package_path."""
+    from kfp import compiler
+
+    available = pipelines()
+    if name not in available:
+        raise KeyError(f"expected a pipeline name in {sorted(available)}, got '{name}'")
+    package_path = Path(package_path)
+    package_path.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(available[name], str(package_path))
+    log.info("compiled %s to %s", name, package_path)
+    return package_path
+
+
+def submit_pipeline(package_path: str | Path, host: str, experiment: str, arguments: dict, run_name: str | None = None):
+    """Create a run of a compiled pipeline on a Kubeflow Pipelines endpoint; returns the run id."""
+    import kfp
+
+    client = kfp.Client(host=host)
+    result = client.create_run_from_pipeline_package(
+        str(package_path), arguments=arguments, experiment_name=experiment, run_name=run_name,
+    )
+    log.info("submitted run %s to %s (experiment %s)", result.run_id, host, experiment)
+    return result.run_id

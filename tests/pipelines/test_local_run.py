@@ -1,0 +1,50 @@
+"""The whole pipeline through kfp.local, driven by the CLI as a user runs it."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+SHOPRANK = [sys.executable, "-m", "shoprank.pipelines.cli"]
+
+
+def _run(args, cwd):
+    return subprocess.run(SHOPRANK + args, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def test_run_on_user_data_writes_summary_with_bm25(small_data_dir, tmp_path):
+    out = tmp_path / "out"
+    result = _run(["run", "--data", str(small_data_dir), "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["succeeded"] is True
+    assert {"validate-data", "prepare-pairs", "evaluate-baseline"} <= set(summary["stages"])
+    ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
+    assert 0.3 < ndcg <= 1.0
+    assert "NDCG@10" in result.stdout and "bm25" in result.stdout
+    report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])
+    assert "PASSED" in report.read_text()
+
+
+def test_broken_data_stops_the_run_at_validation(small_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_data_dir, data)
+    judgments = pd.read_parquet(data / "judgments.parquet")
+    judgments.loc[5, "label"] = 9
+    judgments.to_parquet(data / "judgments.parquet", index=False)
+    out = tmp_path / "out"
+    result = _run(["run", "--data", str(data), "--out", str(out)], tmp_path)
+    assert result.returncode == 1
+    assert "table 'judgments', column 'label'" in result.stdout.replace("\n", " ")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["succeeded"] is False
+    assert list(summary["stages"]) == ["validate-data"] and summary["stages"]["validate-data"]["failed"]
+
+
+def test_sample_command_writes_readable_tables(tmp_path):
+    result = _run(["sample", str(tmp_path / "s"), "--products", "120", "--queries", "20", "--format", "csv"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(pd.read_csv(tmp_path / "s" / "products.csv")) == 120

@@ -1,0 +1,1 @@
+"""Great Expectations suites (data files) and the runner that applies them."""
