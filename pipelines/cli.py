@@ -65,7 +65,17 @@ def _strip_ansi(text: str) -> str:
 def run(
     data: Optional[Path] = typer.Option(None, help="Folder with your tables (Parquet/CSV); default: the built-in sample."),
     out: Path = typer.Option(Path("shoprank-out"), help="Where artifacts, run.log and summary.json go."),
-    seed: int = typer.Option(0, help="Seed of the built-in sample and the split."),
+    seed: int = typer.Option(0, help="Seed of the built-in sample, the split, valuation and training."),
+    value_method: str = typer.Option("knn_shapley", help="knn_shapley, data_oob or confident_learning."),
+    value_policy: str = typer.Option("weight", help="weight (values become sample weights) or drop."),
+    train_loss: str = typer.Option("listwise", help="listwise, pairwise or pointwise."),
+    train_epochs: int = typer.Option(2, help="Passes over the training pairs (early stopping may end sooner)."),
+    train_max_steps: int = typer.Option(0, help="Training budget in optimizer steps; 0 = none."),
+    train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),
+    min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
+    min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
+    champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
+    baselines: str = typer.Option("bm25,zeroshot,msmarco", help="Baselines the evaluation compares against."),
 ):
     """Run the whole pipeline on this machine (kfp.local) and print a summary."""
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
@@ -89,7 +99,14 @@ def run(
     failure = None
     with open(log_path, "w") as log_file, contextlib.redirect_stdout(log_file):
         try:
-            run_locally(train_and_deploy, out, data_uri=str(data), split_seed=seed)
+            run_locally(
+                train_and_deploy, out, data_uri=str(data), split_seed=seed, seed=seed,
+                value_method=value_method, value_policy=value_policy, train_loss=train_loss,
+                train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
+                min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
+                champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
+                embedding_cache_dir=str(out / "cache"),
+            )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task
             failure = exc
     logging.getLogger().removeHandler(progress)
@@ -98,7 +115,7 @@ def run(
     summary = {
         "pipeline": DEFAULT_PIPELINE, "data": str(data), "run_dir": str(run_dir) if run_dir else None,
         "log": str(log_path), "seconds": round(time.perf_counter() - started, 1),
-        "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages),
+        "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages), "verdict": _verdict(stages),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     _print_summary(summary)
@@ -118,6 +135,15 @@ def _rankers(stages: dict) -> dict:
                 ranker = "_".join(parts[:-2])
                 rankers.setdefault(ranker, {}).setdefault(parts[-2], {})[parts[-1]] = value
     return rankers
+
+
+def _verdict(stages: dict) -> dict | None:
+    """The evaluation gate's answer: blessed or not, and why."""
+    for stage in stages.values():
+        evaluation = stage.get("metadata", {}).get("evaluation")
+        if evaluation and "blessed" in evaluation:
+            return {"blessed": bool(evaluation["blessed"]), "reason": evaluation.get("reason", "")}
+    return None
 
 
 def _failure_reason(log_path: Path) -> str:
@@ -160,6 +186,10 @@ def _print_summary(summary: dict) -> None:
             for split, m in splits.items():
                 ranking.add_row(ranker, split, *(f"{m.get(k, float('nan')):.4f}" for k in ("ndcg@10", "mrr", "recall@10")))
         console.print(ranking)
+    if summary.get("verdict"):
+        blessed = summary["verdict"]["blessed"]
+        colour = "green" if blessed else "yellow"
+        console.print(f"[{colour} bold]{'BLESSED' if blessed else 'NOT BLESSED'}[/{colour} bold]: {summary['verdict']['reason']}")
     console.print(f"summary: {Path(summary['log']).parent / 'summary.json'}")
 
 

@@ -40,13 +40,15 @@ def collect_stage_outputs(run_dir: str | Path) -> dict:
                                      "artifacts": {p.name: str(p) for p in sorted(task_dir.iterdir())}}
             continue
         data = json.loads(executor_output.read_text())
-        metrics, files = {}, {}
+        metrics, files, metadata = {}, {}, {}
         for name, group in (data.get("artifacts") or {}).items():
             for artifact in group.get("artifacts", []):
                 if name == "metrics":
                     metrics.update(artifact.get("metadata") or {})
                 else:
                     files[name] = artifact.get("uri", "")
-        stages[task_dir.name] = {"failed": False, "metrics": metrics,
-                                 "parameters": data.get("parameterValues") or {}, "artifacts": files}
+                    if artifact.get("metadata"):
+                        metadata[name] = artifact["metadata"]
+        stages[task_dir.name] = {"failed": False, "metrics": metrics, "parameters": data.get("parameterValues") or {},
+                                 "artifacts": files, "metadata": metadata}
     return stages

@@ -1,0 +1,276 @@
+"""Training benchmark: our training step vs a plain transformers Trainer, and ranking quality.
+
+    python benchmarks/training.py [--quick]
+
+1. Throughput: pairs/s (median step time) and peak memory of our training step versus the
+   baseline the common tutorials use: transformers Trainer with default TrainingArguments
+   (fp32, no length grouping) on inputs padded to max_length=128. Same model (the packaged
+   all-MiniLM-L6-v2 with a new 1-logit head), same pairs, same batch size, same truncation
+   length, each in its own process (clean peak memory), on CPU and on GPU when one is present.
+2. Quality: NDCG@10 on the sample's validation and test splits of the model fine-tuned with
+   the default TrainConfig vs BM25 vs the zero-shot encoder (cosine) vs the MS MARCO
+   cross-encoder, plus the wall-clock minutes of that training run.
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BATCH_SIZE = 32
+RUNNERS = ("ours", "ours_fp32", "hf")  # ours_fp32: our step without bf16 autocast, to show where the gain comes from
+SCORERS = ("finetuned", "bm25", "zeroshot", "msmarco", "oracle")
+MAX_LENGTH = 128
+BASELINE = ("transformers Trainer, default TrainingArguments (fp32, lr 5e-5, no length grouping), "
+            f"tokenised with padding='max_length', max_length={MAX_LENGTH}; MSE on label/3")
+
+
+def sample_pairs(label_noise: float):
+    """The built-in sample's pairs, plus `clean_label` (the label before injected noise)."""
+    from shoprank.core.pairs import build_pairs
+    from shoprank.core.sample import SampleConfig, generate_sample
+
+    sample = generate_sample(SampleConfig(seed=0, label_noise=label_noise))
+    pairs = build_pairs(sample.tables)
+    truth = sample.noise_truth[["query_id", "product_id", "clean_label"]]
+    pairs = pairs.merge(truth, on=["query_id", "product_id"], how="left")
+    pairs["clean_label"] = pairs["clean_label"].fillna(pairs["label"]).astype("int64")
+    return pairs
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(kind: str, device: str, pairs_file: str, steps: int, threads: int) -> dict:
+    """One throughput measurement in this process; returns pairs/s, step median and memory."""
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(threads)
+    frame = pd.read_parquet(pairs_file)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    rss_before = _rss_mb()
+    if kind == "hf":
+        out = _worker_hf(frame, device, steps)
+    else:
+        out = _worker_ours(frame, device, steps, precision="fp32" if kind == "ours_fp32" else "auto")
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    out["rss_growth_mb"] = round(_peak_rss_mb() - rss_before, 1)
+    if device == "cuda":
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    out["pairs_per_s"] = BATCH_SIZE / out["step_seconds_median"]
+    return out
+
+
+def _worker_ours(frame, device: str, steps: int, precision: str) -> dict:
+    from shoprank.core.training import TrainConfig, train
+
+    # Pointwise so every batch holds exactly BATCH_SIZE pairs, as the baseline's do.
+    config = TrainConfig(loss="pointwise", batch_size=BATCH_SIZE, max_length=MAX_LENGTH, epochs=1, max_steps=steps,
+                         checkpoint_every=0, patience=0, device=device, precision=precision, log_every=10**6)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(frame.assign(split="train"), Path(tmp) / "m", config)
+    return {"step_seconds_median": result["step_seconds_median"], "steps": result["steps"],
+            "precision": result["precision"]}
+
+
+def _worker_hf(frame, device: str, steps: int) -> dict:
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainerCallback,
+                              TrainingArguments)
+    from transformers.utils import logging as hf_logging
+
+    from shoprank.core.encoder import pretrained_model_dir
+
+    hf_logging.set_verbosity_error()
+    model_dir = pretrained_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1)
+    encoded = tokenizer(frame["query"].tolist(), frame["product_text"].tolist(), padding="max_length",
+                        truncation=True, max_length=MAX_LENGTH)
+    labels = (frame["label"].to_numpy(np.float32) / 3.0).tolist()
+
+    class PairsDataset(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(labels)
+
+        def __getitem__(self, i):
+            item = {k: torch.tensor(v[i]) for k, v in encoded.items()}
+            item["labels"] = torch.tensor(labels[i])
+            return item
+
+    class StepTimer(TrainerCallback):
+        def __init__(self):
+            self.ends = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            self.ends.append(time.perf_counter())
+
+    timer = StepTimer()
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=BATCH_SIZE, max_steps=steps,
+                                 report_to="none", use_cpu=device == "cpu", disable_tqdm=True)
+        Trainer(model=model, args=args, train_dataset=PairsDataset(), callbacks=[timer]).train()
+    intervals = np.diff(timer.ends)
+    return {"step_seconds_median": float(np.median(intervals)), "steps": len(timer.ends), "precision": "fp32"}
+
+
+def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, "--device", device, "--pairs-file", pairs_file,
+           "--steps", str(steps), "--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} worker on {device} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- quality
+
+
+def quality(pairs, quick: bool, threads: int) -> dict:
+    from shoprank.core.bm25 import bm25_scores
+    from shoprank.core.metrics import rank_metrics
+    from shoprank.core.reranker import Reranker
+    from shoprank.core.training import TrainConfig, train
+
+    try:
+        from shoprank.core.baselines import msmarco_scores, zeroshot_scores
+    except ImportError:  # the evaluation stage's baselines are not installed
+        msmarco_scores = zeroshot_scores = None
+
+    config = TrainConfig(max_steps=30) if quick else TrainConfig()
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        result = train(pairs, Path(tmp) / "hf", config)
+        minutes = (time.perf_counter() - started) / 60
+        reranker = Reranker.load(Path(tmp) / "hf")
+        out = {"train_minutes": minutes, "train_steps": result["steps"], "stop_reason": result["stop_reason"],
+               "train_config": config.to_dict(), "splits": {}}
+        for split in ("validation", "test"):
+            frame = pairs[pairs["split"] == split].copy()
+            queries, texts = frame["query"].tolist(), frame["product_text"].tolist()
+            frame["finetuned"] = reranker.score(queries, texts)
+            frame["bm25"] = bm25_scores(frame)
+            if zeroshot_scores is not None:
+                frame["zeroshot"] = zeroshot_scores(queries, texts)
+                frame["msmarco"] = msmarco_scores(queries, texts)
+            # The best any ranker can score against these labels: one that knows the clean labels.
+            frame["oracle"] = frame["clean_label"] + np.linspace(0, 1e-3, len(frame))
+            out["splits"][split] = {name: rank_metrics(frame, name)["ndcg@10"]
+                                    for name in SCORERS if name in frame}
+    return out
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few steps and a short training run")
+    parser.add_argument("--label-noise", type=float, default=0.0,
+                        help="injected label noise of the sample (default 0.0, the sample's and `shoprank run`'s)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
+    parser.add_argument("--worker", choices=RUNNERS, help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--pairs-file", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.device, args.pairs_file, args.steps, args.threads)))
+        return
+
+    import torch
+
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+    pairs = sample_pairs(args.label_noise)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"sample: {len(pairs)} pairs, {pairs['query_id'].nunique()} queries, label_noise={args.label_noise}; "
+          f"threads={args.threads}; devices={devices}")
+    print(f"baseline: {BASELINE}")
+    print(f"ours: shoprank.core.training step (pointwise here, same batch {BATCH_SIZE}, truncation {MAX_LENGTH}), "
+          "dynamic padding, length-grouped batches, bf16 autocast where native")
+
+    throughput = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs_file = str(Path(tmp) / "pairs.parquet")
+        for device in devices:
+            steps = (6 if args.quick else 16) * (5 if device == "cuda" else 1)
+            pairs[pairs["split"] == "train"].drop(columns="clean_label").head(steps * BATCH_SIZE).to_parquet(pairs_file)
+            throughput[device] = {kind: run_worker(kind, device, pairs_file, steps, args.threads)
+                                  for kind in RUNNERS}
+
+    print(f"\n{'device':<6} {'runner':<12} {'pairs/s':>9} {'step s (median)':>16} {'peak RSS MB':>12} "
+          f"{'peak GPU MB':>12} {'precision':>9}")
+    for device, runs in throughput.items():
+        for kind, run in runs.items():
+            print(f"{device:<6} {kind:<12} {run['pairs_per_s']:>9.1f} {run['step_seconds_median']:>16.3f} "
+                  f"{run['peak_rss_mb']:>12.0f} {run.get('peak_gpu_mb', float('nan')):>12.0f} {run['precision']:>9}")
+        print(f"{device:<6} ratio ours / hf_trainer: {runs['ours']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
+              f"(fp32 only: {runs['ours_fp32']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x)")
+
+    q = quality(pairs, args.quick, args.threads)
+    print(f"\ntraining with the default TrainConfig{' (--quick: max_steps=30)' if args.quick else ''}: "
+          f"{q['train_minutes']:.2f} min wall, {q['train_steps']} steps ({q['stop_reason']}), {args.threads} threads")
+    print(f"\n{'NDCG@10':<12}" + "".join(f"{n:>11}" for n in SCORERS))
+    for split, scores in q["splits"].items():
+        print(f"{split:<12}" + "".join(f"{scores.get(n, float('nan')):>11.4f}" for n in SCORERS))
+    print("oracle = ranking by the clean (pre-noise) labels: the ceiling under injected label noise")
+    if "msmarco" not in q["splits"]["test"]:
+        print("note: shoprank.core.baselines is missing; zero-shot and MS MARCO not scored")
+    test = q["splits"]["test"]
+    primary = devices[-1]
+    summary = {
+        "pairs_per_s_ours": round(throughput[primary]["ours"]["pairs_per_s"], 2),
+        "pairs_per_s_hf_trainer": round(throughput[primary]["hf"]["pairs_per_s"], 2),
+        "pairs_per_s_ours_fp32": round(throughput[primary]["ours_fp32"]["pairs_per_s"], 2),
+        "speedup": round(throughput[primary]["ours"]["pairs_per_s"] / throughput[primary]["hf"]["pairs_per_s"], 3),
+        "peak_rss_mb_ours": throughput["cpu"]["ours"]["peak_rss_mb"],
+        "peak_rss_mb_hf_trainer": throughput["cpu"]["hf"]["peak_rss_mb"],
+        "ndcg10_finetuned": round(test["finetuned"], 4),
+        "ndcg10_bm25": round(test["bm25"], 4),
+        "ndcg10_zeroshot": round(test["zeroshot"], 4) if "zeroshot" in test else None,
+        "ndcg10_msmarco": round(test["msmarco"], 4) if "msmarco" in test else None,
+        "ndcg10_oracle": round(test["oracle"], 4),
+        "validation_ndcg10": {k: round(v, 4) for k, v in q["splits"]["validation"].items()},
+        "train_minutes": round(q["train_minutes"], 2),
+        "device": primary,
+        "threads": args.threads,
+        "quick": args.quick,
+    }
+    if "cuda" in throughput:
+        summary["cpu_pairs_per_s_ours"] = round(throughput["cpu"]["ours"]["pairs_per_s"], 2)
+        summary["cpu_pairs_per_s_hf_trainer"] = round(throughput["cpu"]["hf"]["pairs_per_s"], 2)
+        summary["peak_gpu_mb_ours"] = throughput["cuda"]["ours"]["peak_gpu_mb"]
+        summary["peak_gpu_mb_hf_trainer"] = throughput["cuda"]["hf"]["peak_gpu_mb"]
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""kfp component `evaluate_reranker`: a thin body around shoprank.core.evaluate_stage."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Model, Output
+
+from shoprank.components.images import BASE_IMAGE
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def evaluate_reranker(
+    pairs: Input[Dataset],
+    model: Input[Model],
+    metrics: Output[Metrics],
+    report: Output[HTML],
+    evaluation: Output[Artifact],
+    champion: Input[Model] = None,
+    champion_model_uri: str = "",
+    min_ndcg: float = -1.0,
+    min_gain_over_champion: float = -1.0,
+    split: str = "test",
+    baselines: str = "bm25,zeroshot,msmarco",
+    runtime: str = "torch",
+) -> NamedTuple("EvaluateOutputs", [("blessed", bool)]):
+    """Score the held-out split with the new model, BM25, the zero-shot encoder, the MS MARCO
+    cross-encoder and the champion (if any); bless the model only against configured thresholds.
+
+    pairs: the pairs table (Parquet) with a `split` column. model: the trained model folder.
+    champion / champion_model_uri: the current champion's model folder, as an artifact or as a
+    local path; leave both empty when there is none.
+    min_ndcg: floor on the new model's NDCG@10; negative means not configured.
+    min_gain_over_champion: required NDCG@10 gain over the champion (may be slightly negative
+    to tolerate a regression); -1 or less means not configured.
+    split: the held-out split to score. baselines: comma-separated subset of bm25, zeroshot, msmarco.
+    runtime: score the model (and champion) with "torch", "onnx" or "onnx-int8" (what is served).
+    With no threshold configured the model is never blessed. Returns `blessed`.
+    """
+    from collections import namedtuple
+
+    from shoprank.core.evaluate_stage import EvaluationConfig, flat_metrics, run_evaluate_stage
+    from shoprank.core.evaluation import gate_from_params
+
+    config = EvaluationConfig.from_params(split=split, baselines=baselines, runtime=runtime)
+    result = run_evaluate_stage(
+        pairs.path, model.path, evaluation.path, report.path,
+        gate=gate_from_params(min_ndcg, min_gain_over_champion), config=config,
+        champion_dir=champion.path if champion is not None else (champion_model_uri or None),
+    )
+    for name, value in flat_metrics(result).items():
+        metrics.log_metric(name, value)
+    evaluation.metadata.update({"blessed": result["blessed"], "reason": result["reason"]})
+    return namedtuple("EvaluateOutputs", ["blessed"])(result["blessed"])

@@ -1,0 +1,1 @@
+"""train: fine-tune, export and fingerprint the cross-encoder reranker."""

@@ -1,0 +1,55 @@
+"""kfp component `train_reranker`: a thin body around shoprank.core.train_stage."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+from shoprank.components.images import BASE_IMAGE
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def train_reranker(
+    pairs: Input[Dataset],
+    model: Output[Model],
+    metrics: Output[Metrics],
+    loss: str = "listwise",
+    lr: float = 2e-4,
+    batch_size: int = 48,
+    epochs: int = 2,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    grad_accum: int = 1,
+    max_length: int = 64,
+    max_pairs: int = 0,
+    max_steps: int = 0,
+    max_minutes: float = 0.0,
+    patience: int = 2,
+    checkpoint_every: int = 100,
+    checkpoint_dir: str = "",
+    seed: int = 0,
+    precision: str = "auto",
+    init_model_dir: str = "",
+    overrides_json: str = "",
+):
+    """Fine-tune the cross-encoder on the pairs' train split (early stopping on validation
+    NDCG@10, `weight` column as example weights), then write the model folder: hf/, model.onnx,
+    model.int8.onnx and manifest.json (sha256 of every file, config, data fingerprint, metrics).
+
+    Runs on a GPU (bf16) when the pipeline gives the task one, else on CPU.
+    max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path
+    (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
+    = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
+    config), applied over the parameters.
+    """
+    from shoprank.core.train_stage import config_from_params, run_train_stage
+
+    config = config_from_params(
+        overrides_json=overrides_json, loss=loss, lr=lr, batch_size=batch_size, epochs=epochs,
+        warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_accum=grad_accum, max_length=max_length,
+        max_pairs=max_pairs, max_steps=max_steps, max_minutes=max_minutes, patience=patience,
+        checkpoint_every=checkpoint_every, seed=seed, precision=precision, init_model_dir=init_model_dir,
+    )
+    result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
+    model.framework = "transformers+onnx"
+    model.metadata["manifest"] = "manifest.json"
+    for name, value in result.items():
+        metrics.log_metric(name, value)

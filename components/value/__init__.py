@@ -1,0 +1,1 @@
+"""value: per-pair data value and sample weights for training."""

@@ -1,0 +1,174 @@
+"""A fine-tuned cross-encoder reranker loaded for inference, with torch or with onnxruntime alone.
+
+A model artifact directory holds:
+    hf/               HF model dir (AutoModelForSequenceClassification, num_labels=1) + tokenizer
+    model.onnx        fp32 ONNX export (inputs input_ids, attention_mask[, token_type_ids]; output logits)
+    model.int8.onnx   dynamically quantised int8 ONNX
+    manifest.json     sha256 of every file, training config, data fingerprint, metrics
+`Reranker.load` also takes a bare HF directory. Both classes score (query, text) pairs with the
+same tokenisation (pair encoding, longest-first truncation to the length the model was trained
+with, which training stores as the tokenizer's model_max_length).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_LENGTH = 128
+HF_SUBDIR = "hf"
+ONNX_FILE = "model.onnx"
+ONNX_INT8_FILE = "model.int8.onnx"
+MANIFEST_FILE = "manifest.json"
+# BERT-style position tables end at 512; tokenizers without a limit report ~1e30.
+MAX_POSITIONS = 512
+
+
+def hf_model_dir(model_dir: str | Path) -> Path:
+    """The HF directory inside a model artifact directory, or the directory itself when bare."""
+    model_dir = Path(model_dir)
+    if (model_dir / HF_SUBDIR / "config.json").exists():
+        return model_dir / HF_SUBDIR
+    if (model_dir / "config.json").exists():
+        return model_dir
+    raise ConfigError(
+        f"expected a model artifact directory with {HF_SUBDIR}/config.json or a bare HF directory "
+        f"with config.json, got {model_dir} (contents: {sorted(p.name for p in model_dir.glob('*'))[:10]})"
+    )
+
+
+def trained_max_length(hf_dir: str | Path) -> int:
+    """The truncation length stored with the tokenizer, capped at the position table size."""
+    path = Path(hf_dir) / "tokenizer_config.json"
+    value = json.loads(path.read_text()).get("model_max_length") if path.exists() else None
+    if not isinstance(value, (int, float)) or value <= 0:
+        return DEFAULT_MAX_LENGTH
+    return int(min(value, MAX_POSITIONS))
+
+
+def _pad_token(hf_dir: Path) -> str:
+    path = hf_dir / "tokenizer_config.json"
+    token = json.loads(path.read_text()).get("pad_token") if path.exists() else None
+    if isinstance(token, dict):  # older tokenizers store an AddedToken
+        token = token.get("content")
+    return token or "[PAD]"
+
+
+def tokenize_pairs(tokenizer, queries: Sequence[str], texts: Sequence[str],
+                   max_length: int = DEFAULT_MAX_LENGTH, return_tensors: str | None = None,
+                   padding: bool | str = False) -> dict:
+    """Encode (query, text) pairs as one sequence each: [CLS] query [SEP] text [SEP].
+
+    Shared by training and inference so both see the same tokens. Without padding the result
+    holds lists of ids of varying length (training pads per batch).
+    """
+    if len(queries) != len(texts):
+        raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
+    return tokenizer(
+        [str(q) for q in queries], [str(t) for t in texts],
+        truncation="longest_first", max_length=max_length, padding=padding,
+        return_tensors=return_tensors,
+    )
+
+
+def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    """Indices sorted by character length, so inference batches carry little padding."""
+    return np.argsort([len(q) + len(t) for q, t in zip(queries, texts)], kind="stable")
+
+
+class Reranker:
+    """A cross-encoder (AutoModelForSequenceClassification, one logit) scored with torch."""
+
+    def __init__(self, model, tokenizer, max_length: int, device: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.device = device
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str | None = None, max_length: int | None = None) -> "Reranker":
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        hf_dir = hf_model_dir(model_dir)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tokenizer = AutoTokenizer.from_pretrained(hf_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(hf_dir, num_labels=1)
+        model.eval().to(device)
+        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device)
+
+    def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Relevance scores (float32 logits, higher = more relevant), in input order."""
+        import torch
+
+        out = np.zeros(len(texts), dtype=np.float32)
+        order = length_order(queries, texts)
+        use_bf16 = self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = tokenize_pairs(self.tokenizer, [queries[i] for i in idx], [texts[i] for i in idx],
+                                       self.max_length, return_tensors="pt", padding=True)
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                out[idx] = self.model(**batch).logits[:, 0].float().cpu().numpy()
+        return out
+
+
+class OnnxReranker:
+    """The same scores from model.onnx or model.int8.onnx with onnxruntime and tokenizers (no torch)."""
+
+    def __init__(self, session, tokenizer, max_length: int):
+        self.session = session
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.input_names = {i.name for i in session.get_inputs()}
+
+    @classmethod
+    def load(cls, model_dir: str | Path, quantized: bool = False, threads: int | None = None,
+             max_length: int | None = None) -> "OnnxReranker":
+        """Load from an artifact directory (int8 file when quantized) or from a .onnx path whose
+        sibling hf/ directory holds the tokenizer."""
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        path = Path(model_dir)
+        onnx_path = path if path.suffix == ".onnx" else path / (ONNX_INT8_FILE if quantized else ONNX_FILE)
+        if not onnx_path.exists():
+            raise ConfigError(f"expected an ONNX model at {onnx_path}, found none")
+        hf_dir = hf_model_dir(onnx_path.parent)
+        max_length = max_length or trained_max_length(hf_dir)
+        tokenizer = Tokenizer.from_file(str(hf_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=max_length, strategy="longest_first")
+        pad_token = _pad_token(hf_dir)
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token) or 0, pad_token=pad_token)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        return cls(session, tokenizer, max_length)
+
+    def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Relevance scores (float32 logits, higher = more relevant), in input order."""
+        if len(queries) != len(texts):
+            raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
+        out = np.zeros(len(texts), dtype=np.float32)
+        order = length_order(queries, texts)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            encodings = self.tokenizer.encode_batch([(str(queries[i]), str(texts[i])) for i in idx])
+            feeds = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            logits = self.session.run(["logits"], {k: v for k, v in feeds.items() if k in self.input_names})[0]
+            out[idx] = logits[:, 0]
+        return out

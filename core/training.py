@@ -1,0 +1,540 @@
+"""Fine-tune the cross-encoder reranker on (query, product text) pairs with graded labels.
+
+One code path for CPU, one GPU (bf16 autocast, pinned memory, non-blocking copies) and
+torchrun DDP (WORLD_SIZE > 1: gloo on CPU, nccl on GPU; rank 0 evaluates and writes). The run
+is a pure function of (config, data): batch order comes from (seed, epoch), and checkpoints
+carry model, optimizer, scheduler, RNG states and the data position, so a killed run resumed
+from its last checkpoint ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .errors import ConfigError, SchemaError
+from .losses import LOSSES, ranking_loss
+from .metrics import rank_metrics
+from .seeding import seed_everything
+from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "fp32", "bf16")
+# Fields that change how a run is watched or bounded in wall time, not what it computes.
+_UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters and budgets of one fine-tune.
+
+    The defaults fit the built-in sample on 2 CPU cores in a few minutes and rank clearly
+    better than BM25; raise epochs / max_length and drop max_pairs for a large catalogue on a GPU.
+    """
+
+    lr: float = 2e-4                 # peak AdamW learning rate (after linear warmup)
+    batch_size: int = 48             # pairs per micro-batch per process (list losses pack whole lists)
+    epochs: int = 2                  # passes over the training pairs
+    warmup_ratio: float = 0.1        # share of optimizer steps with linearly rising lr; then linear decay to 0
+    weight_decay: float = 0.01       # AdamW decoupled decay (not on biases and LayerNorm weights)
+    grad_accum: int = 1              # micro-batches per optimizer step
+    max_grad_norm: float = 1.0       # gradient clipping; 0 disables
+    loss: str = "listwise"           # pointwise | listwise | pairwise (listwise ranked best on validation)
+    list_size: int = 32              # most candidates of one query ranked together by the list losses
+    max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
+    max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
+    max_steps: int | None = None     # budget: optimizer steps
+    max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step)
+    eval_every: int = 0              # optimizer steps between validation runs; 0 = once per epoch
+    patience: int = 2                # validation runs without NDCG@10 gain before stopping; 0 = never stop early
+    checkpoint_every: int = 100      # optimizer steps between checkpoints (and one per epoch); 0 = per epoch only
+    log_every: int = 20              # optimizer steps between progress lines
+    seed: int = 0
+    precision: str = "auto"          # auto = bf16 autocast where the GPU/CPU runs bf16 natively, else fp32
+    device: str = "auto"             # auto | cpu | cuda
+    num_threads: int | None = None   # torch CPU threads; None = torch's default
+    eval_batch_size: int = 128
+    init_model_dir: str | None = None  # None = the packaged all-MiniLM-L6-v2 encoder
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        for name in ("batch_size", "epochs", "grad_accum", "list_size", "max_length", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0 or not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
+            raise ConfigError(f"need lr > 0, 0 <= warmup_ratio < 1, weight_decay >= 0; got lr={self.lr}, "
+                              f"warmup_ratio={self.warmup_ratio}, weight_decay={self.weight_decay}")
+        for name in ("max_pairs", "max_steps", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be positive or None, got {value}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown TrainConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclasses.dataclass
+class _Dist:
+    rank: int = 0
+    world_size: int = 1
+    device: str = "cpu"
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+@dataclasses.dataclass
+class _Progress:
+    """What a checkpoint needs beyond module states: where we are and early-stopping state."""
+
+    epoch: int = 0
+    micro: int = 0                  # next micro-batch of this epoch (per rank)
+    step: int = 0                   # optimizer steps done
+    best_ndcg: float = -math.inf
+    best_step: int = 0
+    bad_evals: int = 0
+    history: list = dataclasses.field(default_factory=list)
+    train_seconds: float = 0.0
+    pairs_seen: int = 0
+    last_loss: float = math.nan
+    epoch_loss_sum: float = 0.0
+    epoch_losses: list = dataclasses.field(default_factory=list)  # mean training loss of each finished epoch
+    stop_reason: str = ""
+
+
+def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
+          checkpoint_dir: str | Path | None = None) -> dict:
+    """Fine-tune on the 'train' split (early stopping on 'validation'), save the HF model
+    (with tokenizer, whose model_max_length is config.max_length) to out_dir, return a summary.
+
+    With checkpoint_dir, a checkpoint of this exact run there is resumed, and new ones are
+    written every config.checkpoint_every steps and at each epoch end.
+    """
+    import torch
+
+    threads_before = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    dist = _init_distributed(config)
+    try:
+        return _train(load_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist)
+    finally:
+        torch.set_num_threads(threads_before)
+        if dist.world_size > 1:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+
+
+def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: _Dist) -> dict:
+    run = _Run(frame, config, checkpoint_dir, dist)
+    run.resume()
+    run.loop()
+    result = run.finish()
+    if dist.is_main:
+        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length)
+        log.info("train: done after %d steps (%s), best validation ndcg@10 %s, %.1f s", result["steps"],
+                 result["stop_reason"], result["validation_ndcg@10"], result["train_seconds"])
+    return result
+
+
+class _Run:
+    """One training run: data, model, optimizer and the loop state a checkpoint carries."""
+
+    def __init__(self, frame, config: TrainConfig, checkpoint_dir, dist: _Dist):
+        import torch
+        from transformers import AutoTokenizer
+
+        from .encoder import pretrained_model_dir
+
+        self.config, self.checkpoint_dir, self.dist = config, checkpoint_dir, dist
+        self.fingerprint = data_fingerprint(frame)
+        init_dir = config.init_model_dir or pretrained_model_dir()
+        self.use_bf16 = _use_bf16(config.precision, dist.device)
+        self.tokenizer = AutoTokenizer.from_pretrained(init_dir)
+        self.input_names = [n for n in self.tokenizer.model_input_names
+                            if n in ("input_ids", "attention_mask", "token_type_ids")]
+        self.pad_id = self.tokenizer.pad_token_id or 0
+        train_frame, valid_frame = _training_rows(frame, config), frame[frame["split"] == "validation"]
+        self.train_ex = tokenize_examples(train_frame, self.tokenizer, config.max_length)
+        self.valid_ex = tokenize_examples(valid_frame, self.tokenizer, config.max_length) if len(valid_frame) else None
+
+        self.core_model = _load_model(init_dir, config.seed).to(dist.device)
+        self.model = self.core_model
+        if dist.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = [torch.device(dist.device).index] if dist.device.startswith("cuda") else None
+            self.model = DistributedDataParallel(self.core_model, device_ids=device_ids)
+        # Dropout streams differ per rank; a single process keeps the plain seed.
+        seed_everything(config.seed + dist.rank)
+
+        self.plan = self._plan_batches()
+        self.steps_per_epoch = [math.ceil(len(b) / config.grad_accum) for b in self.plan]
+        self.total_steps = min(sum(self.steps_per_epoch), config.max_steps or sum(self.steps_per_epoch))
+        warmup_steps = int(round(config.warmup_ratio * self.total_steps))
+        self.optimizer = torch.optim.AdamW(_param_groups(self.core_model, config.weight_decay), lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _LinearWarmupDecay(warmup_steps, self.total_steps))
+        self.key = _run_key(config, self.fingerprint, dist.world_size)
+        self.progress, self.best_state, self.resumed_from = _Progress(), None, None
+        self.step_seconds: list[float] = []  # this process's steps only (not checkpointed)
+        if dist.is_main:
+            log.info("train: config %s", json.dumps(config.to_dict(), sort_keys=True))
+            log.info("train: %d pairs / %d queries (train), %d validation pairs, %d steps (%d warmup), device %s%s, "
+                     "world %d", len(self.train_ex), len(np.unique(self.train_ex.groups)),
+                     0 if self.valid_ex is None else len(self.valid_ex), self.total_steps, warmup_steps,
+                     dist.device, " bf16" if self.use_bf16 else "", dist.world_size)
+
+    def autocast(self):
+        import torch
+
+        return torch.autocast(self.dist.device.split(":")[0], dtype=torch.bfloat16, enabled=self.use_bf16)
+
+    def _plan_batches(self) -> list[list[np.ndarray]]:
+        """Every epoch's batches for this rank (equal counts on every rank)."""
+        config, dist = self.config, self.dist
+        plan = []
+        for epoch in range(config.epochs):
+            batches = epoch_batches(self.train_ex, epoch, config.seed, config.batch_size,
+                                    config.loss != "pointwise", config.list_size)
+            per_rank = len(batches) // dist.world_size
+            if per_rank == 0:
+                raise ConfigError(f"epoch {epoch} has {len(batches)} batches for {dist.world_size} processes; "
+                                  f"need more training pairs or a smaller batch_size")
+            plan.append(batches[dist.rank :: dist.world_size][:per_rank])
+        return plan
+
+    def resume(self) -> None:
+        checkpoint = load_checkpoint(self.checkpoint_dir, self.key)
+        if checkpoint is None:
+            return
+        self.core_model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        set_rng_state(checkpoint["rng"][self.dist.rank])
+        self.progress = _Progress(**checkpoint["progress"])
+        self.best_state = checkpoint.get("best_state")
+        self.resumed_from = self.progress.step
+        log.info("train: resumed from step %d (epoch %d, batch %d)", self.progress.step, self.progress.epoch,
+                 self.progress.micro)
+
+    def checkpoint(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        states = _gather(rng_state(), self.dist)
+        if self.dist.is_main:
+            save_checkpoint(self.checkpoint_dir, {
+                "key": self.key, "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "rng": states,
+                "progress": dataclasses.asdict(self.progress), "best_state": self.best_state,
+            })
+            log.info("train: checkpoint at step %d", self.progress.step)
+
+    def to_device(self, rows) -> dict:
+        batch = collate(self.train_ex, rows, self.pad_id)
+        if self.dist.device.startswith("cuda"):
+            batch = {k: v.pin_memory() for k, v in batch.items()}
+        return {k: v.to(self.dist.device, non_blocking=True) for k, v in batch.items()}
+
+    def train_step(self, window) -> None:
+        """One optimizer step over len(window) micro-batches (gradient accumulation)."""
+        import torch
+
+        started = time.perf_counter()
+        self.model.train()
+        loss_sum = 0.0
+        for j, rows in enumerate(window):
+            batch = self.to_device(rows)
+            # DDP all-reduces gradients only on the last micro-batch of the window.
+            sync = j == len(window) - 1 or self.dist.world_size == 1
+            with (contextlib.nullcontext() if sync else self.model.no_sync()):
+                with self.autocast():
+                    logits = self.model(**{k: batch[k] for k in self.input_names}).logits[:, 0]
+                loss = ranking_loss(self.config.loss, logits.float(), batch["labels"], batch["weights"],
+                                    batch["groups"]) / len(window)
+                loss.backward()
+            loss_sum += float(loss.detach())
+            self.progress.pairs_seen += len(rows) * self.dist.world_size
+        if self.config.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(self.core_model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        progress = self.progress
+        progress.micro += len(window)
+        progress.step += 1
+        progress.last_loss = loss_sum
+        progress.epoch_loss_sum += loss_sum
+        self.step_seconds.append(time.perf_counter() - started)
+        progress.train_seconds += self.step_seconds[-1]
+        if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps):
+            log.info("train: step %d/%d epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
+                     progress.epoch + 1, loss_sum, self.scheduler.get_last_lr()[0],
+                     progress.pairs_seen / max(progress.train_seconds, 1e-9))
+
+    def evaluate(self) -> bool:
+        """Validation NDCG@10 (rank 0 computes, all ranks learn it); True when patience ran out."""
+        progress = self.progress
+        ndcg = None
+        if self.dist.is_main and self.valid_ex is not None:
+            ndcg = _validation_ndcg(self.core_model, self.valid_ex, self.dist.device, self.config.eval_batch_size,
+                                    self.pad_id, self.input_names, self.autocast)
+        ndcg = _broadcast(ndcg, self.dist)
+        if ndcg is None:
+            return False
+        progress.history.append({"step": progress.step, "ndcg@10": ndcg})
+        if ndcg > progress.best_ndcg + 1e-4:
+            progress.best_ndcg, progress.best_step, progress.bad_evals = ndcg, progress.step, 0
+            # Every rank keeps it: replicas are identical, and all must end on the same weights.
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.core_model.state_dict().items()}
+        else:
+            progress.bad_evals += 1
+        if self.dist.is_main:
+            log.info("train: step %d validation ndcg@10 %.4f (best %.4f at step %d)", progress.step, ndcg,
+                     progress.best_ndcg, progress.best_step)
+        if self.config.patience and progress.bad_evals >= self.config.patience:
+            progress.stop_reason = "early_stopping"
+            return True
+        return False
+
+    def loop(self) -> None:
+        """Epochs of steps until done, out of budget, or early-stopped; checkpoints on the way."""
+        config, progress = self.config, self.progress
+        stop = bool(progress.stop_reason)
+        while not stop and progress.epoch < config.epochs:
+            batches = self.plan[progress.epoch]
+            while progress.micro < len(batches):
+                self.train_step(batches[progress.micro : progress.micro + config.grad_accum])
+                mid_epoch = progress.micro < len(batches)
+                if progress.step >= self.total_steps and mid_epoch:
+                    progress.stop_reason = "max_steps"
+                elif config.max_minutes and progress.train_seconds > 60 * config.max_minutes:
+                    progress.stop_reason = "max_minutes"
+                if config.eval_every and progress.step % config.eval_every == 0 and mid_epoch:
+                    stop = self.evaluate()
+                if stop or progress.stop_reason:
+                    stop = True
+                    break
+                if config.checkpoint_every and progress.step % config.checkpoint_every == 0:
+                    self.checkpoint()
+            if progress.micro >= len(batches):
+                if self.dist.is_main:
+                    log.info("train: epoch %d/%d done (step %d)", progress.epoch + 1, config.epochs, progress.step)
+                progress.epoch_losses.append(progress.epoch_loss_sum / self.steps_per_epoch[progress.epoch])
+                progress.epoch, progress.micro, progress.epoch_loss_sum = progress.epoch + 1, 0, 0.0
+                stop = self.evaluate() or stop
+                if progress.step >= self.total_steps and not progress.stop_reason and progress.epoch < config.epochs:
+                    progress.stop_reason, stop = "max_steps", True
+            elif not progress.history or progress.history[-1]["step"] != progress.step:
+                # Stopped mid-epoch by a budget: the model at this step still competes for "best".
+                self.evaluate()
+            self.checkpoint()
+        progress.stop_reason = progress.stop_reason or "completed"
+
+    def finish(self) -> dict:
+        """Restore the best validated weights and summarise the run."""
+        progress = self.progress
+        if self.best_state is not None and progress.best_step != progress.step:
+            self.core_model.load_state_dict(self.best_state)
+        return {
+            "steps": progress.step,
+            "epochs_completed": progress.epoch,
+            "stop_reason": progress.stop_reason,
+            "best_step": progress.best_step if self.best_state is not None else progress.step,
+            "validation_ndcg@10": None if not progress.history else progress.best_ndcg,
+            "validation_history": progress.history,
+            "final_loss": progress.last_loss,
+            "epoch_losses": progress.epoch_losses,
+            "train_pairs": len(self.train_ex),
+            "train_queries": int(len(np.unique(self.train_ex.groups))),
+            "pairs_seen": progress.pairs_seen,
+            "train_seconds": round(progress.train_seconds, 3),
+            "pairs_per_s": progress.pairs_seen / max(progress.train_seconds, 1e-9),
+            "step_seconds_median": float(np.median(self.step_seconds)) if self.step_seconds else None,
+            "device": self.dist.device,
+            "precision": "bf16" if self.use_bf16 else "fp32",
+            "world_size": self.dist.world_size,
+            "resumed_from_step": self.resumed_from,
+            "data_fingerprint": self.fingerprint,
+            "weights_sha256": weights_sha256(self.core_model),
+            "config": self.config.to_dict(),
+        }
+
+
+def _training_rows(frame, config: TrainConfig):
+    """The train split within the pair budget; weight 0 drops a row, the rest scale to mean 1."""
+    train_frame = frame[frame["split"] == "train"]
+    if train_frame.empty:
+        raise SchemaError(f"pairs have no rows with split == 'train' (splits present: {sorted(frame['split'].unique())})")
+    train_frame = select_by_budget(train_frame, config.max_pairs, config.seed)
+    if "weight" in train_frame:
+        train_frame = train_frame[train_frame["weight"] > 0].copy()
+        if train_frame.empty:
+            raise SchemaError("every training pair has weight 0; expected at least one positive weight")
+        # Mean 1 keeps the loss (and so the effective learning rate) the size it has unweighted.
+        train_frame["weight"] = train_frame["weight"] / train_frame["weight"].mean()
+    return train_frame
+
+
+def _load_model(init_dir: str, seed: int):
+    """The encoder with a new one-logit head, initialised from the seed."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    seed_everything(seed)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "newly initialized head" warning is expected here
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(init_dir, num_labels=1)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def _use_bf16(precision: str, device: str) -> bool:
+    """bf16 autocast when asked, or under "auto" where the hardware runs bf16 natively: a CUDA GPU
+    with bf16, or a CPU with AVX512-BF16 / AMX (about 2x faster there; emulated elsewhere, so slower)."""
+    import torch
+
+    if precision != "auto":
+        return precision == "bf16"
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_native_bf16()
+
+
+def cpu_has_native_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def weights_sha256(model) -> str:
+    """sha256 over every parameter and buffer (name, dtype, bytes): equal iff the weights are equal."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int) -> Path:
+    """HF directory with safetensors weights and a tokenizer that truncates at max_length."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.model_max_length = max_length
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, autocast) -> float:
+    import pandas as pd
+    import torch
+
+    model.eval()
+    order = np.argsort(examples.lengths, kind="stable")
+    scores = np.zeros(len(examples), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = collate(examples, rows, pad_id)
+            with autocast():
+                logits = model(**{k: batch[k].to(device) for k in input_names}).logits[:, 0]
+            scores[rows] = logits.float().cpu().numpy()
+    frame = pd.DataFrame({"query_id": examples.query_ids, "product_id": examples.product_ids,
+                          "label": examples.labels, "score": scores})
+    return float(rank_metrics(frame, "score")["ndcg@10"])
+
+
+class _LinearWarmupDecay:
+    """lr multiplier: linear 0 -> 1 over warmup steps, then linear 1 -> 0 at total steps."""
+
+    def __init__(self, warmup_steps: int, total_steps: int):
+        self.warmup_steps = warmup_steps
+        self.total_steps = max(total_steps, 1)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / (self.warmup_steps + 1)
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))
+
+
+def _param_groups(model, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or name.endswith(".bias") else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _run_key(config: TrainConfig, fingerprint: str, world_size: int) -> str:
+    keyed = {k: v for k, v in config.to_dict().items() if k not in _UNKEYED_FIELDS}
+    payload = json.dumps({"config": keyed, "data": fingerprint, "world_size": world_size}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _init_distributed(config: TrainConfig) -> _Dist:
+    import torch
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    want_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    if world_size <= 1:
+        return _Dist(device="cuda" if want_cuda else "cpu")
+    import torch.distributed
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if want_cuda:
+        torch.cuda.set_device(local_rank)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if want_cuda else "gloo")
+    rank = torch.distributed.get_rank()
+    return _Dist(rank=rank, world_size=world_size, device=f"cuda:{local_rank}" if want_cuda else "cpu")
+
+
+def _broadcast(value, dist: _Dist):
+    if dist.world_size == 1:
+        return value
+    import torch.distributed
+
+    holder = [value]
+    torch.distributed.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
+def _gather(value, dist: _Dist) -> list:
+    if dist.world_size == 1:
+        return [value]
+    import torch.distributed
+
+    out = [None] * dist.world_size
+    torch.distributed.all_gather_object(out, value)
+    return out

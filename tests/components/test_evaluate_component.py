@@ -1,0 +1,90 @@
+"""The evaluate component end to end via python_func, on a small sample and a tiny model."""
+
+import json
+
+import pytest
+from kfp.dsl import HTML, Artifact, Dataset, Metrics, Model
+
+from shoprank.components.evaluate.component import evaluate_reranker
+from shoprank.core.pairs import build_pairs
+from shoprank.core.sample import SampleConfig, generate_sample
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    pairs = build_pairs(generate_sample(SampleConfig(seed=0, n_products=200, n_queries=22)).tables)
+    path = tmp_path_factory.mktemp("data") / "pairs.parquet"
+    pairs.to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, pairs_file):
+    """A real train-stage artifact (hf/, model.onnx, model.int8.onnx, manifest.json) from a tiny
+    random BERT trained for two steps: the layout `train` hands to `evaluate`, in seconds."""
+    from shoprank.core.tiny_model import tiny_model_dir
+    from shoprank.core.train_stage import run_train_stage
+    from shoprank.core.training import TrainConfig
+
+    root = tmp_path_factory.mktemp("model")
+    init = tiny_model_dir(root / "init")
+    run_train_stage(pairs_file, root / "model", TrainConfig(init_model_dir=str(init), max_steps=2, batch_size=16))
+    return root / "model"
+
+
+def _run(tmp_path, pairs_file, model_dir, **params):
+    outputs = {
+        "metrics": Metrics(uri=str(tmp_path / "metrics.json")),
+        "report": HTML(uri=str(tmp_path / "report.html")),
+        "evaluation": Artifact(uri=str(tmp_path / "evaluation.json")),
+    }
+    result = evaluate_reranker.python_func(
+        pairs=Dataset(uri=str(pairs_file)), model=Model(uri=str(model_dir)), **outputs, **params)
+    return result, outputs
+
+
+def test_without_thresholds_compares_all_rankers_and_never_blesses(tmp_path, pairs_file, model_dir):
+    result, out = _run(tmp_path, pairs_file, model_dir)
+    assert result.blessed is False
+    evaluation = json.loads((tmp_path / "evaluation.json").read_text())
+    assert set(evaluation["rankers"]) == {"model", "bm25", "zeroshot", "msmarco"}
+    assert "no threshold is configured" in evaluation["reason"]
+    for name in ("bm25", "zeroshot", "msmarco"):
+        counts = evaluation["versus"][name]
+        assert counts["wins"] + counts["losses"] + counts["ties"] == evaluation["rankers"]["model"]["queries"] > 0
+    # The off-the-shelf baselines must rank far above chance on the sample.
+    assert evaluation["rankers"]["msmarco"]["ndcg@10"] > evaluation["rankers"]["bm25"]["ndcg@10"] - 0.1 > 0.5
+    assert out["metrics"].metadata["blessed"] == 0.0
+    assert 0.0 <= out["metrics"].metadata["model_test_ndcg@10"] <= 1.0
+    assert out["evaluation"].metadata["blessed"] is False
+    page = (tmp_path / "report.html").read_text()
+    assert "NOT BLESSED" in page and page.count("data:image/png;base64,") == 2
+
+
+def test_champion_gain_gates_the_blessing(tmp_path, pairs_file, model_dir):
+    # The champion is the same model, so the gain is exactly 0.
+    blessed, _ = _run(tmp_path / "a", pairs_file, model_dir, champion=Model(uri=str(model_dir)),
+                      min_ndcg=0.0, min_gain_over_champion=0.0, baselines="bm25")
+    assert blessed.blessed is True
+    rejected, _ = _run(tmp_path / "b", pairs_file, model_dir, champion_model_uri=str(model_dir),
+                       min_ndcg=0.0, min_gain_over_champion=0.01, baselines="")
+    assert rejected.blessed is False
+    evaluation = json.loads((tmp_path / "b" / "evaluation.json").read_text())
+    assert evaluation["versus"]["champion"]["ties"] == evaluation["rankers"]["model"]["queries"]
+    assert [c["name"] for c in evaluation["checks"]] == ["min_ndcg", "min_gain_over_champion"]
+    assert set(evaluation["rankers"]) == {"model", "champion"}
+
+
+def test_onnx_runtime_scores_the_model_like_torch(tmp_path, pairs_file, model_dir):
+    for runtime in ("torch", "onnx"):
+        _run(tmp_path / runtime, pairs_file, model_dir, baselines="", runtime=runtime)
+    torch_eval, onnx_eval = (json.loads((tmp_path / r / "evaluation.json").read_text())["rankers"]["model"]
+                             for r in ("torch", "onnx"))
+    assert onnx_eval == pytest.approx(torch_eval, abs=1e-3)
+
+
+def test_missing_split_is_a_clear_error(tmp_path, pairs_file, model_dir):
+    from shoprank.core.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="split 'holdout'"):
+        _run(tmp_path, pairs_file, model_dir, split="holdout")

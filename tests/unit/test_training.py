@@ -1,0 +1,169 @@
+"""Training loop: learning, determinism, example weights, budgets, early stopping, losses."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from shoprank.core.errors import ConfigError, SchemaError
+from shoprank.core.losses import listwise_loss, pairwise_loss, pointwise_loss
+from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return str(tiny_model_dir(tmp_path_factory.mktemp("tiny")))
+
+
+def config(tiny, **overrides) -> TrainConfig:
+    base = dict(init_model_dir=tiny, max_length=16, batch_size=8, epochs=2, lr=1e-3, num_threads=1,
+                checkpoint_every=0, log_every=1000, patience=0)
+    return TrainConfig(**{**base, **overrides})
+
+
+@pytest.mark.parametrize("loss", ["pointwise", "listwise", "pairwise"])
+def test_training_loss_decreases(tmp_path, loss):
+    # The packaged MiniLM (a random tiny BERT barely ranks in a few steps): short inputs keep it quick.
+    cfg = TrainConfig(loss=loss, max_length=16, batch_size=8, epochs=3, lr=1e-4, num_threads=1,
+                      checkpoint_every=0, log_every=1000, patience=0)
+    result = train(toy_pairs(), tmp_path / "m", cfg)
+    assert len(result["epoch_losses"]) == 3
+    assert result["epoch_losses"][-1] < 0.97 * result["epoch_losses"][0]
+    assert (tmp_path / "m" / "model.safetensors").exists()
+    assert 0.5 < result["validation_ndcg@10"] <= 1
+
+
+def test_same_seed_same_weights(tiny, tmp_path):
+    pairs = toy_pairs()
+    first = train(pairs, tmp_path / "a", config(tiny, seed=3))
+    second = train(pairs, tmp_path / "b", config(tiny, seed=3))
+    other = train(pairs, tmp_path / "c", config(tiny, seed=4))
+    assert first["weights_sha256"] == second["weights_sha256"]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+    assert first["weights_sha256"] != other["weights_sha256"]
+
+
+def test_weight_column_is_respected(tiny, tmp_path):
+    pairs = toy_pairs()
+    unweighted = train(pairs, tmp_path / "u", config(tiny))
+    rng = np.random.default_rng(1)
+    weighted = pairs.assign(weight=rng.uniform(0.1, 2.0, len(pairs)))
+    w1 = train(weighted, tmp_path / "w1", config(tiny))
+    # Weights are relative: scaling all of them changes nothing (they are normalised to mean 1).
+    w2 = train(weighted.assign(weight=weighted["weight"] * 5), tmp_path / "w2", config(tiny))
+    assert w1["weights_sha256"] != unweighted["weights_sha256"]
+    assert w1["weights_sha256"] == w2["weights_sha256"]
+    # Weight 0 drops a row: same model as training without those rows.
+    dropped = pairs.assign(weight=np.where(pairs["query_id"] == "q1", 0.0, 1.0))
+    without = pairs[pairs["query_id"] != "q1"]
+    r_dropped = train(dropped, tmp_path / "d", config(tiny))
+    r_without = train(without, tmp_path / "x", config(tiny))
+    assert r_dropped["train_pairs"] == r_without["train_pairs"] == len(without[without.split == "train"])
+    assert r_dropped["weights_sha256"] == r_without["weights_sha256"]
+
+
+def test_budgets_bound_the_run(tiny, tmp_path):
+    pairs = toy_pairs(n_queries=12)
+    by_steps = train(pairs, tmp_path / "s", config(tiny, max_steps=3))
+    assert by_steps["steps"] == 3 and by_steps["stop_reason"] == "max_steps"
+    by_pairs = train(pairs, tmp_path / "p", config(tiny, max_pairs=20, epochs=1))
+    assert by_pairs["train_pairs"] <= 20 and by_pairs["train_pairs"] % 6 == 0  # whole queries only
+
+
+def test_early_stopping_on_flat_validation(tiny, tmp_path):
+    # lr so small the validation NDCG cannot move: the first run sets the best, two more stop it.
+    result = train(toy_pairs(), tmp_path / "m", config(tiny, lr=1e-12, eval_every=1, patience=2, epochs=5))
+    assert result["stop_reason"] == "early_stopping"
+    assert result["steps"] == 3
+    assert [h["step"] for h in result["validation_history"]] == [1, 2, 3]
+
+
+def test_bad_inputs_raise_typed_errors(tiny, tmp_path):
+    with pytest.raises(ConfigError, match="loss must be one of"):
+        TrainConfig(loss="hinge")
+    with pytest.raises(SchemaError, match="missing columns"):
+        train(toy_pairs().drop(columns=["label"]), tmp_path / "m", config(tiny))
+    with pytest.raises(SchemaError, match="split == 'train'"):
+        train(toy_pairs().assign(split="test"), tmp_path / "m", config(tiny))
+
+
+def test_listwise_weight_is_a_multiplicity():
+    logits = torch.tensor([0.3, -1.2, 2.0, 0.1])
+    labels = torch.tensor([3.0, 0.0, 1.0, 2.0])
+    groups = torch.zeros(4, dtype=torch.long)
+    # Plain ListNet with unit weights.
+    gains = 2 ** labels - 1
+    expected = -(gains / gains.sum() * torch.log_softmax(logits, 0)).sum()
+    assert math.isclose(float(listwise_loss(logits, labels, torch.ones(4), groups)), float(expected), rel_tol=1e-6)
+    # Weight 2 on item 0 equals listing item 0 twice.
+    doubled = listwise_loss(torch.cat([logits, logits[:1]]), torch.cat([labels, labels[:1]]), torch.ones(5),
+                            torch.zeros(5, dtype=torch.long))
+    weighted = listwise_loss(logits, labels, torch.tensor([2.0, 1, 1, 1]), groups)
+    assert math.isclose(float(doubled), float(weighted), rel_tol=1e-6)
+
+
+def test_pointwise_and_pairwise_losses():
+    logits = torch.tensor([2.0, -1.0, 0.5])
+    labels = torch.tensor([3.0, 0.0, 0.0])
+    ones = torch.ones(3)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels / 3)
+    assert math.isclose(float(pointwise_loss(logits, labels, ones)), float(bce), rel_tol=1e-6)
+    groups = torch.tensor([0, 0, 1])  # item 2 is another query: only the pair (0, 1) counts
+    expected = torch.nn.functional.softplus(torch.tensor(-(2.0 - -1.0)))
+    assert math.isclose(float(pairwise_loss(logits, labels, ones, groups)), float(expected), rel_tol=1e-6)
+    # Ranking the relevant item lower costs more.
+    assert float(pairwise_loss(-logits, labels, ones, groups)) > float(expected)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_training_uses_bf16_and_matches_cpu_inference(tiny, tmp_path):
+    from shoprank.core.reranker import Reranker
+
+    result = train(toy_pairs(), tmp_path / "m", config(tiny, device="cuda", epochs=2))
+    assert result["device"] == "cuda" and result["steps"] > 0
+    assert result["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
+    queries, texts = ["red shoe", "blue hat"], ["red shoe | brand: acme", "blue lamp | brand: acme"]
+    gpu = Reranker.load(tmp_path / "m", device="cuda").score(queries, texts)
+    cpu = Reranker.load(tmp_path / "m", device="cpu").score(queries, texts)
+    np.testing.assert_allclose(gpu, cpu, atol=5e-2)  # bf16 inference on the GPU vs fp32 on CPU
+
+
+def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
+    import json
+
+    from shoprank.core.export import verify_manifest
+    from shoprank.core.train_cli import main
+
+    pairs = tmp_path / "pairs.parquet"
+    toy_pairs().to_parquet(pairs)
+    overrides = {"init_model_dir": tiny, "max_length": 16, "batch_size": 8, "epochs": 1, "num_threads": 1}
+    metrics = main(["--pairs", str(pairs), "--out", str(tmp_path / "model"), "--checkpoint-dir",
+                    str(tmp_path / "ckpt"), "--config-json", json.dumps(overrides), "--no-quantize"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == metrics
+    manifest = verify_manifest(tmp_path / "model")
+    assert "model.onnx" in manifest["files"] and "model.int8.onnx" not in manifest["files"]
+    assert (tmp_path / "ckpt" / "last.pt").exists()
+
+
+def test_epoch_batches_cover_rows_once_and_depend_only_on_seed_and_epoch():
+    from transformers import AutoTokenizer
+
+    from shoprank.core.encoder import pretrained_model_dir
+    from shoprank.core.train_data import epoch_batches, tokenize_examples
+
+    pairs = toy_pairs(n_queries=10)
+    examples = tokenize_examples(pairs, AutoTokenizer.from_pretrained(pretrained_model_dir()), 16)
+    flat = np.concatenate(epoch_batches(examples, 0, 5, 8, grouped=False, list_size=32))
+    assert sorted(flat.tolist()) == list(range(len(pairs)))
+    again = epoch_batches(examples, 0, 5, 8, grouped=False, list_size=32)
+    assert all((a == b).all() for a, b in zip(again, epoch_batches(examples, 0, 5, 8, False, 32)))
+    assert not np.array_equal(flat, np.concatenate(epoch_batches(examples, 1, 5, 8, False, 32)))
+    # Grouped: lists are whole queries (<= list_size rows, more than one distinct label), never split.
+    for batch in epoch_batches(examples, 0, 5, 8, grouped=True, list_size=32):
+        for group in np.unique(examples.groups[batch]):
+            rows = batch[examples.groups[batch] == group]
+            assert len(rows) == int((examples.groups == group).sum())
+            assert len(np.unique(examples.labels[rows])) > 1
