@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -42,17 +43,30 @@ def sample(
     console.print(f"sample data written to [bold]{path}[/bold]")
 
 
-class _TaskProgress(logging.Handler):
-    """Shows kfp.local's task start/finish lines on the console while the rest goes to the log file."""
+class _ProgressTee:
+    """Stands in for stdout during a local run: everything goes to the log file, and kfp.local's
+    task start/finish lines also reach the console, so a long run shows a line per stage.
+    The sink must write to the real stdout, not to this object."""
 
-    def __init__(self, sink):
-        super().__init__()
+    # Stage boundaries, and the training loop's own progress lines (the longest stage).
+    MARKERS = ("Executing task", "finished with status", " train: step", " train: done")
+
+    def __init__(self, log_file, sink):
+        self.log_file = log_file
         self.sink = sink
+        self._pending = ""
 
-    def emit(self, record):
-        message = record.getMessage()
-        if "Executing task" in message or "finished with status" in message:
-            self.sink.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {_strip_ansi(message)}")
+    def write(self, text: str) -> int:
+        self.log_file.write(text)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if any(marker in line for marker in self.MARKERS):
+                self.sink.print(_strip_ansi(line).strip(), highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        self.log_file.flush()
 
 
 def _strip_ansi(text: str) -> str:
@@ -81,6 +95,8 @@ def run(
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
     from shoprank.pipelines.train_and_deploy import train_and_deploy
 
+    # kfp.local warns that display names and the cluster image do not apply locally; expected here.
+    warnings.filterwarnings("ignore", module=r"kfp\.local")
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     if data is None:
@@ -93,11 +109,9 @@ def run(
         console.print(f"[red]expected a data folder at {data}, found none[/red]")
         raise typer.Exit(2)
     log_path = out / "run.log"
-    progress = _TaskProgress(console)
-    logging.getLogger().addHandler(progress)
     started = time.perf_counter()
     failure = None
-    with open(log_path, "w") as log_file, contextlib.redirect_stdout(log_file):
+    with open(log_path, "w") as log_file, contextlib.redirect_stdout(_ProgressTee(log_file, Console(file=sys.stdout))):
         try:
             run_locally(
                 train_and_deploy, out, data_uri=str(data), split_seed=seed, seed=seed,
@@ -109,7 +123,6 @@ def run(
             )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task
             failure = exc
-    logging.getLogger().removeHandler(progress)
     run_dir = latest_run_dir(out)
     stages = collect_stage_outputs(run_dir) if run_dir else {}
     summary = {
