@@ -153,7 +153,7 @@ def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int
 # ----------------------------------------------------------------------------- quality
 
 
-def quality(pairs, quick: bool, threads: int) -> dict:
+def quality(pairs, quick: bool, overrides: dict) -> dict:
     from shoprank.core.bm25 import bm25_scores
     from shoprank.core.metrics import rank_metrics
     from shoprank.core.reranker import Reranker
@@ -164,7 +164,7 @@ def quality(pairs, quick: bool, threads: int) -> dict:
     except ImportError:  # the evaluation stage's baselines are not installed
         msmarco_scores = zeroshot_scores = None
 
-    config = TrainConfig(max_steps=30) if quick else TrainConfig()
+    config = TrainConfig(**{**({"max_steps": 30} if quick else {}), **overrides})
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         result = train(pairs, Path(tmp) / "hf", config)
@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("--label-noise", type=float, default=0.0,
                         help="injected label noise of the sample (default 0.0, the sample's and `shoprank run`'s)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
+    parser.add_argument("--train-json", default="{}", help='TrainConfig overrides for the quality run, e.g. \'{"epochs": 2}\'')
     parser.add_argument("--worker", choices=RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--pairs-file", help=argparse.SUPPRESS)
@@ -235,8 +236,10 @@ def main() -> None:
         print(f"{device:<6} ratio ours / hf_trainer: {runs['ours']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
               f"(fp32 only: {runs['ours_fp32']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x)")
 
-    q = quality(pairs, args.quick, args.threads)
-    print(f"\ntraining with the default TrainConfig{' (--quick: max_steps=30)' if args.quick else ''}: "
+    overrides = json.loads(args.train_json)
+    q = quality(pairs, args.quick, overrides)
+    print(f"\ntraining with the default TrainConfig{' (--quick: max_steps=30)' if args.quick else ''}"
+          f"{' + ' + args.train_json if overrides else ''}: "
           f"{q['train_minutes']:.2f} min wall, {q['train_steps']} steps ({q['stop_reason']}), {args.threads} threads")
     print(f"\n{'NDCG@10':<12}" + "".join(f"{n:>11}" for n in SCORERS))
     for split, scores in q["splits"].items():
@@ -260,6 +263,7 @@ def main() -> None:
         "ndcg10_oracle": round(test["oracle"], 4),
         "validation_ndcg10": {k: round(v, 4) for k, v in q["splits"]["validation"].items()},
         "train_minutes": round(q["train_minutes"], 2),
+        "train_config": q["train_config"],
         "device": primary,
         "threads": args.threads,
         "quick": args.quick,
