@@ -22,7 +22,7 @@ def pairs():
 def model_dir(tmp_path_factory, pairs):
     """The packaged MiniLM briefly fine-tuned, so scores rank (a random head would not)."""
     folder = tmp_path_factory.mktemp("model")
-    config = TrainConfig(max_length=32, batch_size=24, max_steps=15, lr=2e-4, num_threads=2, checkpoint_every=0)
+    config = TrainConfig(max_length=32, batch_size=24, max_steps=40, lr=3e-4, num_threads=2, checkpoint_every=0)
     result = train(pairs, folder / "hf", config)
     export_model_dir(folder, config.to_dict(), result["data_fingerprint"], {"validation_ndcg@10": 0.5})
     return folder
