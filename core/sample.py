@@ -280,7 +280,7 @@ def _judgments(config: SampleConfig, rng: np.random.Generator, products, specs):
         exact = [i for i in same_leaf if grade(spec, records[i]) == 3]
         picks = list(rng.permutation(exact)[:4])
         picks += list(rng.choice(same_leaf, size=min(len(same_leaf), n_cand // 3), replace=False))
-        related = [_LEAF_INDEX[name] for name in _COMPLEMENT_OF.get(leaf.name, ())]
+        related = [_LEAF_INDEX[name] for name in sorted(_COMPLEMENT_OF.get(leaf.name, ()))]  # sorted: set order varies by process
         related += [i for i, other in enumerate(LEAVES) if other.group == leaf.group and other.path != leaf.path]
         for li in related[:3]:
             picks += list(rng.choice(by_leaf[li], size=min(2, len(by_leaf[li])), replace=False))

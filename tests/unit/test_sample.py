@@ -65,3 +65,19 @@ def test_sample_writes_truth_apart_from_the_tables(tmp_path):
     out = sample.write(tmp_path, fmt="csv")
     assert sorted(p.name for p in out.glob("*.csv")) == ["interactions.csv", "judgments.csv", "products.csv", "queries.csv"]
     assert (out / "truth" / "label_noise.parquet").exists()
+
+
+def test_same_seed_same_data_across_processes():
+    """Python's hash seed differs per process; the sample must not depend on it."""
+    import subprocess
+    import sys
+
+    code = ("from shoprank.core.sample import SampleConfig, generate_sample; import hashlib; "
+            "s = generate_sample(SampleConfig(seed=1, n_products=200, n_queries=40)); "
+            "print(hashlib.sha256(s.tables['judgments'].to_csv().encode()).hexdigest())")
+    digests = {
+        subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
