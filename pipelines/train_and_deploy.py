@@ -25,8 +25,8 @@ def train_and_deploy(
     seed: int = 0,
     value_method: str = "knn_shapley",
     value_policy: str = "weight",
-    train_loss: str = "listwise",
-    train_epochs: int = 1,
+    train_loss: str = "pointwise",
+    train_epochs: int = 2,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
     min_ndcg: float = -1.0,
@@ -40,7 +40,8 @@ def train_and_deploy(
     train_max_steps / train_max_minutes: training budgets, 0 = none. min_ndcg /
     min_gain_over_champion: the blessing thresholds; negative (-1) = not configured, and an
     unconfigured gate never blesses. champion_model_uri: the current champion's model folder. embedding_cache_dir: a
-    persistent folder for encoder embeddings ("" = none), so reruns skip the encoding.
+    persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
+    across runs, so no text is encoded twice.
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
@@ -61,4 +62,5 @@ def train_and_deploy(
     evaluate_reranker(
         pairs=prepared.outputs["pairs"], model=trained.outputs["model"], champion_model_uri=champion_model_uri,
         min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion, baselines=baselines,
+        embedding_cache_dir=embedding_cache_dir,
     ).set_display_name("evaluate")

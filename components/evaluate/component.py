@@ -22,6 +22,7 @@ def evaluate_reranker(
     split: str = "test",
     baselines: str = "bm25,zeroshot,msmarco",
     runtime: str = "torch",
+    embedding_cache_dir: str = "",
 ) -> NamedTuple("EvaluateOutputs", [("blessed", bool)]):
     """Score the held-out split with the new model, BM25, the zero-shot encoder, the MS MARCO
     cross-encoder and the champion (if any); bless the model only against configured thresholds.
@@ -34,6 +35,8 @@ def evaluate_reranker(
     to tolerate a regression); -1 or less means not configured.
     split: the held-out split to score. baselines: comma-separated subset of bm25, zeroshot, msmarco.
     runtime: score the model (and champion) with "torch", "onnx" or "onnx-int8" (what is served).
+    embedding_cache_dir: the encoder cache the value stage filled ("" = none), so the zero-shot
+    baseline reuses its embeddings.
     With no threshold configured the model is never blessed. Returns `blessed`.
     """
     from collections import namedtuple
@@ -41,7 +44,8 @@ def evaluate_reranker(
     from shoprank.core.evaluate_stage import EvaluationConfig, flat_metrics, run_evaluate_stage
     from shoprank.core.evaluation import gate_from_params
 
-    config = EvaluationConfig.from_params(split=split, baselines=baselines, runtime=runtime)
+    config = EvaluationConfig.from_params(split=split, baselines=baselines, runtime=runtime,
+                                          cache_dir=embedding_cache_dir or None)
     result = run_evaluate_stage(
         pairs.path, model.path, evaluation.path, report.path,
         gate=gate_from_params(min_ndcg, min_gain_over_champion), config=config,

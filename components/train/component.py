@@ -11,14 +11,16 @@ def train_reranker(
     pairs: Input[Dataset],
     model: Output[Model],
     metrics: Output[Metrics],
-    loss: str = "listwise",
+    loss: str = "pointwise",
     lr: float = 3e-4,
     batch_size: int = 48,
-    epochs: int = 1,
+    epochs: int = 2,
     warmup_ratio: float = 0.1,
     weight_decay: float = 0.01,
+    layer_lr_decay: float = 1.0,
     grad_accum: int = 1,
     max_length: int = 64,
+    query_typo_rate: float = 0.0,
     max_pairs: int = 0,
     max_steps: int = 0,
     max_minutes: float = 0.0,
@@ -35,6 +37,8 @@ def train_reranker(
     model.int8.onnx and manifest.json (sha256 of every file, config, data fingerprint, metrics).
 
     Runs on a GPU (bf16) when the pipeline gives the task one, else on CPU.
+    layer_lr_decay: < 1 gives each lower layer a smaller lr (keeps more of the pretrained encoder).
+    query_typo_rate: share of training queries misspelt (one edit) afresh each epoch.
     max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path
     (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
@@ -44,9 +48,10 @@ def train_reranker(
 
     config = config_from_params(
         overrides_json=overrides_json, loss=loss, lr=lr, batch_size=batch_size, epochs=epochs,
-        warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_accum=grad_accum, max_length=max_length,
-        max_pairs=max_pairs, max_steps=max_steps, max_minutes=max_minutes, patience=patience,
-        checkpoint_every=checkpoint_every, seed=seed, precision=precision, init_model_dir=init_model_dir,
+        warmup_ratio=warmup_ratio, weight_decay=weight_decay, layer_lr_decay=layer_lr_decay,
+        grad_accum=grad_accum, max_length=max_length, query_typo_rate=query_typo_rate, max_pairs=max_pairs,
+        max_steps=max_steps, max_minutes=max_minutes, patience=patience, checkpoint_every=checkpoint_every,
+        seed=seed, precision=precision, init_model_dir=init_model_dir,
     )
     result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
     model.framework = "transformers+onnx"

@@ -45,7 +45,7 @@ def test_zeroshot_is_a_cosine(tmp_path):
     scores = zeroshot_scores(["same text", "same text"], ["same text", "other words"], cache_dir=tmp_path)
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
     assert -1.0 <= scores[1] < scores[0]
-    assert list(tmp_path.glob("emb-*.npy")), "embeddings were not cached"
+    assert list(tmp_path.glob("emb-*.npz")), "embeddings were not cached"
 
 
 def test_mismatched_lengths_and_empty_input():

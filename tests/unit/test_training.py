@@ -167,3 +167,20 @@ def test_epoch_batches_cover_rows_once_and_depend_only_on_seed_and_epoch():
             rows = batch[examples.groups[batch] == group]
             assert len(rows) == int((examples.groups == group).sum())
             assert len(np.unique(examples.labels[rows])) > 1
+
+
+@pytest.mark.parametrize("decay, embeddings_move", [(1.0, True), (0.01, False)])
+def test_layer_lr_decay_keeps_lower_layers_close_to_the_pretrained_weights(tiny, tmp_path, decay, embeddings_move):
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    train(toy_pairs(), tmp_path / "m", config(tiny, epochs=1, max_steps=3, layer_lr_decay=decay))
+    before = AutoModel.from_pretrained(tiny).embeddings.word_embeddings.weight
+    after = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m").bert.embeddings.word_embeddings.weight
+    moved = float((after - before).detach().abs().max())
+    # Adam moves each touched weight by about lr (1e-3) per step; decay 0.01 scales the embeddings' lr by 1e-6.
+    assert (moved > 1e-4) if embeddings_move else (moved < 1e-6), moved
+
+
+def test_layer_lr_decay_outside_zero_to_one_is_a_clear_error():
+    with pytest.raises(ConfigError, match=r"layer_lr_decay must be in \(0, 1\], got 0"):
+        TrainConfig(layer_lr_decay=0)

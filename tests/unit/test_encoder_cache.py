@@ -1,0 +1,36 @@
+"""The embedding cache works per text: a later call with an overlapping set encodes only what is new."""
+
+import logging
+
+import numpy as np
+
+from shoprank.core.encoder import encode_texts
+
+
+def _encoded_counts(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "to encode" in r.getMessage()]
+
+
+def test_overlapping_calls_reuse_cached_texts_and_match_uncached_vectors(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="shoprank.core.encoder")
+    first = encode_texts(["red wool scarf", "blue cotton shirt", "steel water bottle"], cache_dir=tmp_path)
+    second = encode_texts(["steel water bottle", "oak desk lamp", "red wool scarf", "oak desk lamp"],
+                          cache_dir=tmp_path)
+    messages = _encoded_counts(caplog)
+    assert messages[0].endswith("3 texts, 0 from cache, 3 to encode")
+    # Two of four from the cache; the repeated new text is encoded once.
+    assert messages[1].endswith("4 texts, 2 from cache, 1 to encode")
+    np.testing.assert_array_equal(second[0], first[2])
+    np.testing.assert_array_equal(second[2], first[0])
+    np.testing.assert_array_equal(second[1], second[3])
+    uncached = encode_texts(["steel water bottle", "oak desk lamp"])
+    np.testing.assert_allclose(second[:2], uncached, atol=1e-5)
+    assert len(list(tmp_path.glob("emb-*.npz"))) == 2
+    assert not list(tmp_path.glob(".*")), "no temporary files are left behind"
+
+
+def test_truncation_length_is_part_of_the_key(tmp_path):
+    text = "a long product description " * 20
+    long_vector = encode_texts([text], cache_dir=tmp_path, max_length=128)
+    short_vector = encode_texts([text], cache_dir=tmp_path, max_length=8)
+    assert not np.allclose(long_vector, short_vector)
