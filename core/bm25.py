@@ -22,8 +22,12 @@ class BM25Config:
 
 def bm25_scores(pairs, config: BM25Config = BM25Config()) -> np.ndarray:
     """BM25 score of each row's product_text for its query, in row order (float32)."""
+    import logging
+
     import bm25s
 
+    # bm25s sets its own logger to DEBUG on import; its per-index notes would flood run logs.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     texts = pairs["product_text"].astype(str)
     corpus = list(dict.fromkeys(texts))
     doc_index = {text: i for i, text in enumerate(corpus)}
