@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ConfigError
+from .precision import forward_context
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Reranker:
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         use_bf16 = self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+        with torch.inference_mode(), forward_context(self.device, use_bf16):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = tokenize_pairs(self.tokenizer, [queries[i] for i in idx], [texts[i] for i in idx],

@@ -83,7 +83,7 @@ def run(
     value_method: str = typer.Option("knn_shapley", help="knn_shapley, data_oob or confident_learning."),
     value_policy: str = typer.Option("weight", help="weight (values become sample weights) or drop."),
     train_loss: str = typer.Option("pointwise", help="pointwise, listwise or pairwise."),
-    train_epochs: int = typer.Option(2, help="Passes over the training pairs (early stopping may end sooner)."),
+    train_epochs: int = typer.Option(3, help="Passes over the training pairs (early stopping may end sooner)."),
     train_max_steps: int = typer.Option(0, help="Training budget in optimizer steps; 0 = none."),
     train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),

@@ -26,7 +26,7 @@ def train_and_deploy(
     value_method: str = "knn_shapley",
     value_policy: str = "weight",
     train_loss: str = "pointwise",
-    train_epochs: int = 2,
+    train_epochs: int = 3,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
     min_ndcg: float = -1.0,

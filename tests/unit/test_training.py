@@ -131,6 +131,17 @@ def test_gpu_training_uses_bf16_and_matches_cpu_inference(tiny, tmp_path):
     np.testing.assert_allclose(gpu, cpu, atol=5e-2)  # bf16 inference on the GPU vs fp32 on CPU
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_same_seed_same_weights(tiny, tmp_path):
+    # Deterministic CUDA kernels (seed_everything) make GPU runs repeat bit for bit.
+    first = train(toy_pairs(), tmp_path / "a", config(tiny, device="cuda", seed=3))
+    second = train(toy_pairs(), tmp_path / "b", config(tiny, device="cuda", seed=3))
+    other = train(toy_pairs(), tmp_path / "c", config(tiny, device="cuda", seed=4))
+    assert first["weights_sha256"] == second["weights_sha256"]
+    assert first["weights_sha256"] != other["weights_sha256"]
+
+
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
     import json
 

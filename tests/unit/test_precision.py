@@ -1,0 +1,26 @@
+"""The forward-pass context shared by training, validation and inference."""
+
+import pytest
+import torch
+
+from shoprank.core.precision import forward_context
+
+
+@pytest.mark.parametrize("use_bf16, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_forward_context_sets_the_matmul_precision(use_bf16, dtype):
+    a, b = torch.randn(4, 8), torch.randn(8, 3)
+    with forward_context("cpu", use_bf16):
+        assert (a @ b).dtype == dtype
+    assert (a @ b).dtype == torch.float32  # leaves no state behind
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_forward_context_keeps_attention_off_cudnn():
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    q = torch.randn(2, 4, 16, 32, device="cuda", dtype=torch.bfloat16)
+    with forward_context("cuda", True):
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+        out = torch.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert out.shape == q.shape and out.dtype == torch.bfloat16
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
