@@ -83,8 +83,12 @@ def main() -> None:
 
     from shoprank.core.baselines import zeroshot_scores
 
-    variants = dict(v.split("=", 1) for v in args.variant) if args.variant else VARIANTS
-    variants = {name: json.loads(o) if isinstance(o, str) else o for name, o in variants.items()}
+    variants = VARIANTS
+    if args.variant:
+        try:
+            variants = {name: json.loads(overrides) for name, overrides in (v.split("=", 1) for v in args.variant)}
+        except ValueError:
+            parser.error(f"--variant expects NAME=JSON, e.g. lr1e-4='{{\"lr\": 1e-4}}'; got {args.variant}")
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:
         variants = dict(list(variants.items())[:2])

@@ -27,5 +27,6 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         # Filling every new tensor with NaN (a debugging aid that comes with the flag above)
         # adds one kernel launch per allocation and decides nothing about the result.
-        if hasattr(torch, "utils") and hasattr(torch.utils, "deterministic"):
-            torch.utils.deterministic.fill_uninitialized_memory = False
+        import torch.utils.deterministic
+
+        torch.utils.deterministic.fill_uninitialized_memory = False
