@@ -37,7 +37,8 @@ UNSEEN_CATALOGUE_SEED = 11
 UNSEEN_QUERIES = 200
 
 
-def evaluation_sets() -> dict:
+def evaluation_sets() -> tuple:
+    """The sample's pairs (to train on) and the three scored query sets."""
     from shoprank.core.pairs import build_pairs
     from shoprank.core.sample import SampleConfig, generate_sample
 
