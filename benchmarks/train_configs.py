@@ -28,6 +28,7 @@ import numpy as np
 
 VARIANTS = {
     "default": {},
+    "no_weight_average": {"ema_decay": 0.0},
     "lr3e-4_2ep": {"lr": 3e-4, "epochs": 2},
     "listwise": {"loss": "listwise"},
     "max_length96": {"max_length": 96},

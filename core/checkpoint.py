@@ -1,8 +1,9 @@
 """Training checkpoints: one file, written atomically, holding everything a resume needs.
 
-A checkpoint carries model, optimizer and scheduler state, every RNG state (per rank), the
-position in the data order (epoch, next micro-batch), early-stopping state and a key made of
-the training config and data fingerprint, so a resume never continues a different run.
+A checkpoint carries model, optimizer, scheduler and weight-average state, every RNG state
+(per rank), the position in the data order (epoch, next micro-batch), early-stopping state and
+a key made of the training config and data fingerprint, so a resume never continues a
+different run.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 One code path for CPU, one GPU (bf16 autocast, pinned memory, non-blocking copies) and
 torchrun DDP (WORLD_SIZE > 1: gloo on CPU, nccl on GPU; rank 0 evaluates and writes). The run
 is a pure function of (config, data): batch order comes from (seed, epoch), and checkpoints
-carry model, optimizer, scheduler, RNG states and the data position, so a killed run resumed
-from its last checkpoint ends with the same weights as an uninterrupted one.
+carry model, optimizer, scheduler, weight average, RNG states and the data position, so a
+killed run resumed from its last checkpoint ends with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .precision import forward_context
 from .query_typos import with_misspelt_queries
 from .seeding import seed_everything
 from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
+from .weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,10 @@ _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes"
 class TrainConfig:
     """Hyperparameters and budgets of one fine-tune.
 
-    The defaults (pointwise loss, lr 2e-4, 3 epochs) train on the built-in sample in about
-    6 minutes on 2 CPU cores (bf16 where native). Over three seeds they generalised best to an
-    unseen catalogue's queries (benchmarks/train_configs.py; figures in the train component's
-    README). On a GPU raise max_length (96-128) and batch_size.
+    The defaults (pointwise loss, lr 2e-4, 3 epochs, weights averaged with ema_decay 0.995) train
+    on the built-in sample in about 6 minutes on 2 CPU cores (bf16 where native). Over three seeds
+    they generalised best to an unseen catalogue's queries (benchmarks/train_configs.py; figures
+    in the train component's README). On a GPU raise max_length (96-128) and batch_size.
     """
 
     lr: float = 2e-4                 # peak AdamW learning rate (after linear warmup)
@@ -55,6 +56,7 @@ class TrainConfig:
     layer_lr_decay: float = 1.0      # lr x decay^(layers above): lower layers keep more of the pretrained encoder
     grad_accum: int = 1              # micro-batches per optimizer step
     max_grad_norm: float = 1.0       # gradient clipping; 0 disables
+    ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
     loss: str = "pointwise"          # pointwise | listwise | pairwise (pointwise ranked best on held-out queries)
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
@@ -83,6 +85,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.layer_lr_decay <= 1:
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0 <= self.query_typo_rate <= 1:
             raise ConfigError(f"query_typo_rate must be in [0, 1], got {self.query_typo_rate}")
         if not self.lr > 0 or not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
@@ -218,6 +222,7 @@ class _Run:
             fused=dist.device.startswith("cuda") or None)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _LinearWarmupDecay(warmup_steps, self.total_steps))
+        self.average = WeightAverage(self.core_model, config.ema_decay) if config.ema_decay else None
         self.key = _run_key(config, self.fingerprint, dist.world_size)
         self.progress, self.best_state, self.resumed_from = _Progress(), None, None
         self.step_seconds: list[float] = []  # this process's steps only (not checkpointed)
@@ -255,6 +260,8 @@ class _Run:
         set_rng_state(checkpoint["rng"][self.dist.rank])
         self.progress = _Progress(**checkpoint["progress"])
         self.best_state = checkpoint.get("best_state")
+        if self.average is not None:
+            self.average.load_state_dict(checkpoint["average"])
         self.resumed_from = self.progress.step
         log.info("train: resumed from step %d (epoch %d, batch %d)", self.progress.step, self.progress.epoch,
                  self.progress.micro)
@@ -268,6 +275,7 @@ class _Run:
                 "key": self.key, "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "rng": states,
                 "progress": dataclasses.asdict(self.progress), "best_state": self.best_state,
+                "average": None if self.average is None else self.average.state_dict(),
             })
             log.info("train: checkpoint at step %d", self.progress.step)
 
@@ -301,6 +309,8 @@ class _Run:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.average is not None:
+            self.average.update(self.core_model)
         progress = self.progress
         progress.micro += len(window)
         progress.step += 1
@@ -313,21 +323,30 @@ class _Run:
                      progress.epoch + 1, loss_sum, self.scheduler.get_last_lr()[0],
                      progress.pairs_seen / max(progress.train_seconds, 1e-9))
 
+    def kept_weights(self):
+        """Context in which the model holds the weights a run keeps: the average when there is one."""
+        return contextlib.nullcontext() if self.average is None else self.average.swapped_into(self.core_model)
+
     def evaluate(self) -> bool:
-        """Validation NDCG@10 (rank 0 computes, all ranks learn it); True when patience ran out."""
+        """Validation NDCG@10 of the kept weights (rank 0 computes, all ranks learn it); True when
+        patience ran out."""
         progress = self.progress
         ndcg = None
-        if self.dist.is_main and self.valid_ex is not None:
-            ndcg = _validation_ndcg(self.core_model, self.valid_ex, self.dist.device, self.config.eval_batch_size,
-                                    self.pad_id, self.input_names, self.forward_context)
-        ndcg = _broadcast(ndcg, self.dist)
+        with self.kept_weights():
+            if self.dist.is_main and self.valid_ex is not None:
+                ndcg = _validation_ndcg(self.core_model, self.valid_ex, self.dist.device,
+                                        self.config.eval_batch_size, self.pad_id, self.input_names,
+                                        self.forward_context)
+            ndcg = _broadcast(ndcg, self.dist)
+            improved = ndcg is not None and ndcg > progress.best_ndcg + 1e-4
+            if improved:
+                # Every rank keeps it: replicas are identical, and all must end on the same weights.
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.core_model.state_dict().items()}
         if ndcg is None:
             return False
         progress.history.append({"step": progress.step, "ndcg@10": ndcg})
-        if ndcg > progress.best_ndcg + 1e-4:
+        if improved:
             progress.best_ndcg, progress.best_step, progress.bad_evals = ndcg, progress.step, 0
-            # Every rank keeps it: replicas are identical, and all must end on the same weights.
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.core_model.state_dict().items()}
         else:
             progress.bad_evals += 1
         if self.dist.is_main:
@@ -373,10 +392,12 @@ class _Run:
         progress.stop_reason = progress.stop_reason or "completed"
 
     def finish(self) -> dict:
-        """Restore the best validated weights and summarise the run."""
+        """Restore the best validated weights (the average's, with one) and summarise the run."""
         progress = self.progress
-        if self.best_state is not None and progress.best_step != progress.step:
+        if self.best_state is not None and (self.average is not None or progress.best_step != progress.step):
             self.core_model.load_state_dict(self.best_state)
+        elif self.average is not None:
+            self.average.copy_to(self.core_model)
         return {
             "steps": progress.step,
             "epochs_completed": progress.epoch,

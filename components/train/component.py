@@ -19,6 +19,7 @@ def train_reranker(
     weight_decay: float = 0.01,
     layer_lr_decay: float = 1.0,
     grad_accum: int = 1,
+    ema_decay: float = 0.995,
     max_length: int = 64,
     query_typo_rate: float = 0.0,
     max_pairs: int = 0,
@@ -39,6 +40,7 @@ def train_reranker(
     Runs on a GPU (bf16) when the pipeline gives the task one, else on CPU.
     layer_lr_decay: < 1 gives each lower layer a smaller lr (keeps more of the pretrained encoder).
     query_typo_rate: share of training queries misspelt (one edit) afresh each epoch.
+    ema_decay: the model validated and kept is this moving average of the weights (0 = last step's).
     max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path
     (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
@@ -49,7 +51,7 @@ def train_reranker(
     config = config_from_params(
         overrides_json=overrides_json, loss=loss, lr=lr, batch_size=batch_size, epochs=epochs,
         warmup_ratio=warmup_ratio, weight_decay=weight_decay, layer_lr_decay=layer_lr_decay,
-        grad_accum=grad_accum, max_length=max_length, query_typo_rate=query_typo_rate, max_pairs=max_pairs,
+        grad_accum=grad_accum, ema_decay=ema_decay, max_length=max_length, query_typo_rate=query_typo_rate, max_pairs=max_pairs,
         max_steps=max_steps, max_minutes=max_minutes, patience=patience, checkpoint_every=checkpoint_every,
         seed=seed, precision=precision, init_model_dir=init_model_dir,
     )

@@ -17,7 +17,8 @@ CHILD = """
 import json, sys
 from shoprank.core.training import TrainConfig, train
 pairs, out, ckpt, tiny, result_file = sys.argv[1:6]
-config = TrainConfig(init_model_dir=tiny, max_length=16, batch_size=8, epochs=2, lr=2e-3, seed=11,
+# ema_decay: the weight average must survive the kill too.
+config = TrainConfig(init_model_dir=tiny, max_length=16, batch_size=8, epochs=2, lr=2e-3, seed=11, ema_decay=0.9,
                      num_threads=1, checkpoint_every=3, eval_every=4, patience=0, log_every=1000)
 result = train(pairs, out, config, checkpoint_dir=None if ckpt == "-" else ckpt)
 open(result_file, "w").write(json.dumps(result))

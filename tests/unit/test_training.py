@@ -45,6 +45,21 @@ def test_same_seed_same_weights(tiny, tmp_path):
     assert first["weights_sha256"] != other["weights_sha256"]
 
 
+def test_weight_average_is_what_the_run_validates_and_keeps(tiny, tmp_path):
+    pairs = toy_pairs()
+    plain = train(pairs, tmp_path / "p", config(tiny, seed=3, ema_decay=0))
+    averaged = train(pairs, tmp_path / "a", config(tiny, seed=3, ema_decay=0.9))
+    again = train(pairs, tmp_path / "b", config(tiny, seed=3, ema_decay=0.9))
+    assert averaged["weights_sha256"] == again["weights_sha256"] != plain["weights_sha256"]
+    assert averaged["validation_history"] != plain["validation_history"]  # the average is what was validated
+    # After one step the average is that step's weights: the same model as without averaging.
+    one_plain = train(pairs, tmp_path / "p1", config(tiny, seed=3, max_steps=1, ema_decay=0))
+    one_averaged = train(pairs, tmp_path / "a1", config(tiny, seed=3, max_steps=1, ema_decay=0.9))
+    assert one_averaged["weights_sha256"] == one_plain["weights_sha256"]
+    with pytest.raises(ConfigError, match=r"ema_decay must be in \[0, 1\), got 1.0"):
+        TrainConfig(ema_decay=1.0)
+
+
 def test_weight_column_is_respected(tiny, tmp_path):
     pairs = toy_pairs()
     unweighted = train(pairs, tmp_path / "u", config(tiny))
