@@ -57,7 +57,7 @@ class TrainConfig:
     grad_accum: int = 1              # micro-batches per optimizer step
     max_grad_norm: float = 1.0       # gradient clipping; 0 disables
     ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
-    loss: str = "pointwise"          # pointwise | listwise | pairwise (pointwise ranked best on held-out queries)
+    loss: str = "pointwise"          # pointwise | listwise | pairwise (listwise with the average measured best; README)
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)

@@ -13,7 +13,7 @@ import contextlib
 
 
 class WeightAverage:
-    """EMA of the floating-point parameters of `model` (fp32, on the model's device)."""
+    """EMA of the floating-point parameters of `model`, in their dtype and on their device."""
 
     def __init__(self, model, decay: float):
         if not 0 < decay < 1:
@@ -35,37 +35,36 @@ class WeightAverage:
     @contextlib.contextmanager
     def swapped_into(self, model):
         """Within the block the model holds the averaged weights; its own come back after."""
-        import torch
-
         params = _float_params(model)
         own = [p.detach().clone() for p in params]
-        self.copy_to(model)
+        _assign(params, self.shadow)
         try:
             yield model
         finally:
-            with torch.no_grad():
-                torch._foreach_copy_([p.detach() for p in params], own)
+            _assign(params, own)
 
     def copy_to(self, model) -> None:
         """Overwrite the model's weights with the average."""
-        import torch
-
-        with torch.no_grad():
-            torch._foreach_copy_([p.detach() for p in _float_params(model)], self.shadow)
+        _assign(_float_params(model), self.shadow)
 
     def state_dict(self) -> dict:
         return {"decay": self.decay, "updates": self.updates, "shadow": [t.to("cpu", copy=True) for t in self.shadow]}
 
     def load_state_dict(self, state: dict) -> None:
-        import torch
-
         if len(state["shadow"]) != len(self.shadow) or state["decay"] != self.decay:
             raise ValueError(f"weight average state does not fit: expected {len(self.shadow)} tensors with decay "
                              f"{self.decay}, got {len(state['shadow'])} with decay {state['decay']}")
         self.updates = int(state["updates"])
-        with torch.no_grad():
-            torch._foreach_copy_(self.shadow, [t.to(s.device) for t, s in zip(state["shadow"], self.shadow)])
+        _assign(self.shadow, [t.to(s.device) for t, s in zip(state["shadow"], self.shadow)])
 
 
 def _float_params(model) -> list:
     return [p for p in model.parameters() if p.is_floating_point()]
+
+
+def _assign(targets: list, sources: list) -> None:
+    """Copy sources into targets in place (one fused copy), outside autograd."""
+    import torch
+
+    with torch.no_grad():
+        torch._foreach_copy_([t.detach() for t in targets], sources)
