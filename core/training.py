@@ -42,7 +42,7 @@ _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes"
 class TrainConfig:
     """Hyperparameters and budgets of one fine-tune.
 
-    The defaults (pointwise loss, lr 2e-4, 3 epochs, weights averaged with ema_decay 0.995) train
+    The defaults (listwise loss, lr 2e-4, 3 epochs, weights averaged with ema_decay 0.995) train
     on the built-in sample in about 6 minutes on 2 CPU cores (bf16 where native). Over three seeds
     they generalised best to an unseen catalogue's queries (benchmarks/train_configs.py; figures
     in the train component's README). On a GPU raise max_length (96-128) and batch_size.
@@ -57,7 +57,7 @@ class TrainConfig:
     grad_accum: int = 1              # micro-batches per optimizer step
     max_grad_norm: float = 1.0       # gradient clipping; 0 disables
     ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
-    loss: str = "pointwise"          # pointwise | listwise | pairwise (listwise with the average measured best; README)
+    loss: str = "listwise"           # listwise | pointwise | pairwise (listwise ranked best over three seeds; README)
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)

@@ -82,7 +82,7 @@ def run(
     seed: int = typer.Option(0, help="Seed of the built-in sample, the split, valuation and training."),
     value_method: str = typer.Option("knn_shapley", help="knn_shapley, data_oob or confident_learning."),
     value_policy: str = typer.Option("weight", help="weight (values become sample weights) or drop."),
-    train_loss: str = typer.Option("pointwise", help="pointwise, listwise or pairwise."),
+    train_loss: str = typer.Option("listwise", help="listwise, pointwise or pairwise."),
     train_epochs: int = typer.Option(3, help="Passes over the training pairs (early stopping may end sooner)."),
     train_max_steps: int = typer.Option(0, help="Training budget in optimizer steps; 0 = none."),
     train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),

@@ -25,7 +25,7 @@ def train_and_deploy(
     seed: int = 0,
     value_method: str = "knn_shapley",
     value_policy: str = "weight",
-    train_loss: str = "pointwise",
+    train_loss: str = "listwise",
     train_epochs: int = 3,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,

@@ -11,7 +11,7 @@ def train_reranker(
     pairs: Input[Dataset],
     model: Output[Model],
     metrics: Output[Metrics],
-    loss: str = "pointwise",
+    loss: str = "listwise",
     lr: float = 2e-4,
     batch_size: int = 48,
     epochs: int = 3,
