@@ -31,6 +31,7 @@ VARIANTS = {
     "no_weight_average": {"ema_decay": 0.0},
     "lr3e-4_2ep": {"lr": 3e-4, "epochs": 2},
     "pointwise": {"loss": "pointwise"},
+    "no_price_verdicts": {"price_verdicts": False},
     "max_length96": {"max_length": 96},
     "lr5e-4": {"lr": 5e-4},
 }

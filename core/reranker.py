@@ -7,7 +7,8 @@ A model artifact directory holds:
     manifest.json     sha256 of every file, training config, data fingerprint, metrics
 `Reranker.load` also takes a bare HF directory. Both classes score (query, text) pairs with the
 same tokenisation (pair encoding, longest-first truncation to the length the model was trained
-with, which training stores as the tokenizer's model_max_length).
+with, which training stores as the tokenizer's model_max_length) and, for models trained with
+them (a flag in hf/config.json), the same price verdicts in the product text (core/price_fit.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .precision import forward_context
+from .price_fit import with_price_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ ONNX_INT8_FILE = "model.int8.onnx"
 MANIFEST_FILE = "manifest.json"
 # BERT-style position tables end at 512; tokenizers without a limit report ~1e30.
 MAX_POSITIONS = 512
+# Key in the HF config.json; models saved before price verdicts existed lack it and read plain texts.
+PRICE_VERDICTS_KEY = "shoprank_price_verdicts"
 
 
 def hf_model_dir(model_dir: str | Path) -> Path:
@@ -55,6 +59,12 @@ def trained_max_length(hf_dir: str | Path) -> int:
     return int(min(value, MAX_POSITIONS))
 
 
+def reads_price_verdicts(hf_dir: str | Path) -> bool:
+    """Whether the model was trained on product texts carrying price verdicts (core/price_fit.py)."""
+    path = Path(hf_dir) / "config.json"
+    return bool(json.loads(path.read_text()).get(PRICE_VERDICTS_KEY, False)) if path.exists() else False
+
+
 def _pad_token(hf_dir: Path) -> str:
     path = hf_dir / "tokenizer_config.json"
     token = json.loads(path.read_text()).get("pad_token") if path.exists() else None
@@ -63,18 +73,23 @@ def _pad_token(hf_dir: Path) -> str:
     return token or "[PAD]"
 
 
+def pair_texts(queries: Sequence[str], texts: Sequence[str], price_verdicts: bool) -> list[str]:
+    """The product side of each pair as the model reads it: with the price verdict if it was trained so."""
+    if len(queries) != len(texts):
+        raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
+    return with_price_verdicts(queries, texts) if price_verdicts else [str(t) for t in texts]
+
+
 def tokenize_pairs(tokenizer, queries: Sequence[str], texts: Sequence[str],
                    max_length: int = DEFAULT_MAX_LENGTH, return_tensors: str | None = None,
-                   padding: bool | str = False) -> dict:
+                   padding: bool | str = False, price_verdicts: bool = False) -> dict:
     """Encode (query, text) pairs as one sequence each: [CLS] query [SEP] text [SEP].
 
     Shared by training and inference so both see the same tokens. Without padding the result
     holds lists of ids of varying length (training pads per batch).
     """
-    if len(queries) != len(texts):
-        raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
     return tokenizer(
-        [str(q) for q in queries], [str(t) for t in texts],
+        [str(q) for q in queries], pair_texts(queries, texts, price_verdicts),
         truncation="longest_first", max_length=max_length, padding=padding,
         return_tensors=return_tensors,
     )
@@ -88,11 +103,12 @@ def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
 class Reranker:
     """A cross-encoder (AutoModelForSequenceClassification, one logit) scored with torch."""
 
-    def __init__(self, model, tokenizer, max_length: int, device: str):
+    def __init__(self, model, tokenizer, max_length: int, device: str, price_verdicts: bool = False):
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.device = device
+        self.price_verdicts = price_verdicts
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, max_length: int | None = None) -> "Reranker":
@@ -104,7 +120,7 @@ class Reranker:
         tokenizer = AutoTokenizer.from_pretrained(hf_dir)
         model = AutoModelForSequenceClassification.from_pretrained(hf_dir, num_labels=1)
         model.eval().to(device)
-        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device)
+        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, reads_price_verdicts(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Relevance scores (float32 logits, higher = more relevant), in input order."""
@@ -117,7 +133,8 @@ class Reranker:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = tokenize_pairs(self.tokenizer, [queries[i] for i in idx], [texts[i] for i in idx],
-                                       self.max_length, return_tensors="pt", padding=True)
+                                       self.max_length, return_tensors="pt", padding=True,
+                                       price_verdicts=self.price_verdicts)
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
                 out[idx] = self.model(**batch).logits[:, 0].float().cpu().numpy()
         return out
@@ -126,10 +143,11 @@ class Reranker:
 class OnnxReranker:
     """The same scores from model.onnx or model.int8.onnx with onnxruntime and tokenizers (no torch)."""
 
-    def __init__(self, session, tokenizer, max_length: int):
+    def __init__(self, session, tokenizer, max_length: int, price_verdicts: bool = False):
         self.session = session
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.price_verdicts = price_verdicts
         self.input_names = {i.name for i in session.get_inputs()}
 
     @classmethod
@@ -154,17 +172,16 @@ class OnnxReranker:
         if threads:
             options.intra_op_num_threads = threads
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return cls(session, tokenizer, max_length)
+        return cls(session, tokenizer, max_length, reads_price_verdicts(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Relevance scores (float32 logits, higher = more relevant), in input order."""
-        if len(queries) != len(texts):
-            raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
+        texts = pair_texts(queries, texts, self.price_verdicts)
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            encodings = self.tokenizer.encode_batch([(str(queries[i]), str(texts[i])) for i in idx])
+            encodings = self.tokenizer.encode_batch([(str(queries[i]), texts[i]) for i in idx])
             feeds = {
                 "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),

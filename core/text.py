@@ -7,6 +7,8 @@ from typing import Any, Mapping
 from .schema import parse_attributes
 
 DESCRIPTION_CHARS = 200
+# How product_text writes the price; price_fit finds it by this.
+PRICE_FIELD = "price: $"
 
 
 def product_text(product: Mapping[str, Any]) -> str:
@@ -20,7 +22,7 @@ def product_text(product: Mapping[str, Any]) -> str:
     if _present(product.get("category")):
         parts.append(f"category: {product['category']}")
     if _present(product.get("price")):
-        parts.append(f"price: ${float(product['price']):.2f}")
+        parts.append(f"{PRICE_FIELD}{float(product['price']):.2f}")
     attributes = parse_attributes(product.get("attributes"))
     if attributes:
         parts.append(", ".join(f"{k}: {v}" for k, v in sorted(attributes.items())))

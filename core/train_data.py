@@ -90,10 +90,11 @@ class Examples:
         return np.fromiter((len(x) for x in self.ids), dtype=np.int64, count=len(self.ids))
 
 
-def tokenize_examples(frame, tokenizer, max_length: int) -> Examples:
+def tokenize_examples(frame, tokenizer, max_length: int, price_verdicts: bool = False) -> Examples:
     """Tokenise a pairs frame (sorted by query_id, product_id) into Examples."""
     frame = frame.sort_values(["query_id", "product_id"] if "product_id" in frame else ["query_id"], kind="stable")
-    encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length)
+    encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length,
+                             price_verdicts=price_verdicts)
     query_ids = frame["query_id"].astype(str).to_numpy()
     _, groups = np.unique(query_ids, return_inverse=True)
     weights = frame["weight"].to_numpy(np.float64) if "weight" in frame else np.ones(len(frame))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -27,6 +28,7 @@ from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
 from .precision import forward_context
 from .query_typos import with_misspelt_queries
+from .reranker import PRICE_VERDICTS_KEY
 from .seeding import seed_everything
 from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
 from .weight_average import WeightAverage
@@ -61,6 +63,7 @@ class TrainConfig:
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)
+    price_verdicts: bool = True      # "(over budget)" etc. after the price when the query names a price limit
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
     max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step)
@@ -169,7 +172,7 @@ def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: _Dis
     run.loop()
     result = run.finish()
     if dist.is_main:
-        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length)
+        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.price_verdicts)
         log.info("train: done after %d steps (%s), best validation ndcg@10 %s, %.1f s", result["steps"],
                  result["stop_reason"], result["validation_ndcg@10"], result["train_seconds"])
     return result
@@ -193,14 +196,16 @@ class _Run:
                             if n in ("input_ids", "attention_mask", "token_type_ids")]
         self.pad_id = self.tokenizer.pad_token_id or 0
         train_frame, valid_frame = _training_rows(frame, config), frame[frame["split"] == "validation"]
-        self.train_ex = tokenize_examples(train_frame, self.tokenizer, config.max_length)
+        encode = functools.partial(tokenize_examples, tokenizer=self.tokenizer, max_length=config.max_length,
+                                   price_verdicts=config.price_verdicts)
+        self.train_ex = encode(train_frame)
         # Each epoch sees its own seeded misspellings; without them every epoch shares train_ex.
         self.epoch_ex = [
-            tokenize_examples(with_misspelt_queries(train_frame, config.query_typo_rate, config.seed, epoch),
-                              self.tokenizer, config.max_length) if config.query_typo_rate > 0 else self.train_ex
+            encode(with_misspelt_queries(train_frame, config.query_typo_rate, config.seed, epoch))
+            if config.query_typo_rate > 0 else self.train_ex
             for epoch in range(config.epochs)
         ]
-        self.valid_ex = tokenize_examples(valid_frame, self.tokenizer, config.max_length) if len(valid_frame) else None
+        self.valid_ex = encode(valid_frame) if len(valid_frame) else None
 
         self.core_model = _load_model(init_dir, config.seed).to(dist.device)
         self.model = self.core_model
@@ -483,10 +488,12 @@ def weights_sha256(model) -> str:
     return h.hexdigest()
 
 
-def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int) -> Path:
-    """HF directory with safetensors weights and a tokenizer that truncates at max_length."""
+def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, price_verdicts: bool) -> Path:
+    """HF directory with safetensors weights, a tokenizer that truncates at max_length, and in
+    config.json whether the model reads price verdicts (so inference writes them too)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    setattr(model.config, PRICE_VERDICTS_KEY, price_verdicts)
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.model_max_length = max_length
     tokenizer.save_pretrained(out_dir)

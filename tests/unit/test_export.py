@@ -32,12 +32,20 @@ def _score(ranker, frame):
 
 
 def test_onnx_fp32_matches_torch(model_dir, pairs):
-    frame = pairs
-    torch_scores = _score(Reranker.load(model_dir), frame)
-    onnx_scores = _score(OnnxReranker.load(model_dir), frame)
+    # Half the queries name a price limit, so both runtimes must write the same price verdicts.
+    limited = pairs.index % 2 == 0
+    frame = pairs.assign(query=pairs["query"].where(~limited, pairs["query"] + " under $20"),
+                         product_text=pairs["product_text"] + " | price: $" + (pairs.index % 40).astype(str) + ".99")
+    # 32 tokens rather than the trained 16, so the verdict after the price is not truncated away.
+    torch_ranker, onnx_ranker = Reranker.load(model_dir, max_length=32), OnnxReranker.load(model_dir, max_length=32)
+    assert torch_ranker.price_verdicts and onnx_ranker.price_verdicts  # the training default, read from config.json
+    torch_scores = _score(torch_ranker, frame)
+    onnx_scores = _score(onnx_ranker, frame)
     assert torch_scores.dtype == onnx_scores.dtype == np.float32
     assert np.std(torch_scores) > 1e-3  # scores that actually vary
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4, rtol=0)
+    onnx_ranker.price_verdicts = False
+    assert np.abs(_score(onnx_ranker, frame) - onnx_scores)[limited].max() > 1e-4  # the verdicts were read
 
 
 def test_int8_keeps_ndcg_within_a_hundredth(model_dir, pairs):

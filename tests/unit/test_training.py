@@ -157,6 +157,43 @@ def test_gpu_same_seed_same_weights(tiny, tmp_path):
     assert first["weights_sha256"] != other["weights_sha256"]
 
 
+def budget_pairs(n_queries: int = 24):
+    """Candidates alike but for the price; within the query's limit is Exact (3), over it Substitute (2)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for q in range(n_queries):
+        limit = int(rng.integers(2, 9)) * 10
+        noun = ("mug", "lamp", "bag")[q % 3]
+        for c, price in enumerate(rng.uniform(0.3, 1.7, size=8) * limit):
+            rows.append({"query_id": f"q{q:03d}", "query": f"{noun} under ${limit}", "product_id": f"p{q}-{c}",
+                         "product_text": f"{noun} | price: ${price:.2f}", "label": 3 if price <= limit else 2,
+                         "split": "validation" if q >= n_queries - 6 else "train"})
+    return pd.DataFrame(rows)
+
+
+def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
+    import json
+
+    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker
+
+    cfg = dict(max_length=24, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
+               patience=0)
+    result = train(budget_pairs(), tmp_path / "on", TrainConfig(**cfg))
+    assert json.loads((tmp_path / "on" / "config.json").read_text())[PRICE_VERDICTS_KEY] is True
+    assert result["validation_ndcg@10"] > 0.99
+    # The model ranks by the verdict: one product, two limits, the one it fits scores higher.
+    ranker = Reranker.load(tmp_path / "on")
+    products = [(noun, price) for noun in ("mug", "lamp", "bag") for price in (24.5, 47.0, 71.99)]
+    texts = [f"{noun} | price: ${price:.2f}" for noun, price in products]
+    fits = ranker.score([f"{noun} under ${price + 5:.0f}" for noun, price in products], texts)
+    over = ranker.score([f"{noun} under ${price - 5:.0f}" for noun, price in products], texts)
+    assert (fits > over).all(), (fits, over)
+    train(budget_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, **{**cfg, "epochs": 1}))
+    assert Reranker.load(tmp_path / "off").price_verdicts is False
+
+
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
     import json
 

@@ -1,0 +1,116 @@
+"""Price limits stated in a query ("under $40", "$20-$50"), and whether a product's price meets them.
+
+Shoppers often bound the price in the query itself. A cross-encoder reads "$45.99" and "$40" as
+word pieces and compares them poorly, so before a pair is encoded the product text gets a short
+verdict next to its price ("over budget", "within budget"): the comparison is done in code and the
+model learns what the verdict means for relevance. Queries without a limit, and products without
+a price, are left as they are.
+
+An amount counts as a price when it has a currency sign or word. A bare number counts only
+at the end of the query after "under", "below" or "less than", the usual way to cap a price:
+"shoes under 40" is a price, "under 40 inch tv" a size, "women over 50" an age and "air max
+90" a model name. Shoppers misspell the limit words
+too, so a word one typo away from "under", "below" or "above" counts as that word ("undeer
+$120"); shorter limit words must be exact ("cover $20" is not "over $20").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .text import PRICE_FIELD
+
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
+_CURRENCY_WORDS = r"(?:dollars?|usd|bucks|euros?|eur|pounds?|gbp)"
+# An amount with a currency sign before it or a currency word after it.
+_PRICE = rf"(?:(?:[$€£]\s?){_AMOUNT}|{_AMOUNT}\s?{_CURRENCY_WORDS}\b)"
+_BARE_PRICE_AT_END = rf"{_AMOUNT}\s*$"
+_CAP_WORDS = r"under|below|less than"
+_AT_MOST = rf"{_CAP_WORDS}|cheaper than|up to|at most|no more than|max(?:imum)?|within|<=?"
+_AT_LEAST = r"over|above|more than|at least|min(?:imum)?|from|>=?"
+_BETWEEN = re.compile(rf"\bbetween\s+{_PRICE}\s+and\s+{_PRICE}", re.IGNORECASE)
+_DASH_RANGE = re.compile(rf"(?:[$€£]\s?){_AMOUNT}\s*(?:-|–|to)\s*(?:[$€£]\s?)?{_AMOUNT}", re.IGNORECASE)
+_UPPER = re.compile(rf"(?:^|\s)(?:(?:{_AT_MOST})\s*{_PRICE}|(?:{_CAP_WORDS})\s+{_BARE_PRICE_AT_END})", re.IGNORECASE)
+_LOWER = re.compile(rf"(?:^|\s)(?:{_AT_LEAST})\s*{_PRICE}", re.IGNORECASE)
+_PRODUCT_PRICE = re.compile(re.escape(PRICE_FIELD) + r"(\d+(?:\.\d+)?)")
+
+WITHIN = "within budget"
+OVER = "over budget"
+BELOW = "below the price asked"
+
+
+@dataclass(frozen=True)
+class PriceLimit:
+    low: float | None = None
+    high: float | None = None
+
+    def verdict(self, price: float) -> str:
+        if self.high is not None and price > self.high:
+            return OVER
+        if self.low is not None and price < self.low:
+            return BELOW
+        return WITHIN
+
+
+# Long enough that one typo cannot turn another common word into them.
+_TYPO_TOLERANT_WORDS = ("under", "below", "above")
+
+
+@functools.lru_cache(maxsize=4096)  # a query is parsed once for all its candidates
+def price_limit(query: str) -> PriceLimit | None:
+    """The price range a query asks for, or None when it names none."""
+    query = " ".join(_limit_word(word) for word in query.split(" "))
+    for pattern in (_BETWEEN, _DASH_RANGE):
+        match = pattern.search(query)
+        if match:
+            low, high = sorted(_amounts(match.groups()))
+            return PriceLimit(low, high)
+    upper, lower = _UPPER.search(query), _LOWER.search(query)
+    if upper is None and lower is None:
+        return None
+    return PriceLimit(low=_amounts(lower.groups())[0] if lower else None,
+                      high=_amounts(upper.groups())[0] if upper else None)
+
+
+def _limit_word(word: str) -> str:
+    """The limit word `word` is a one-typo misspelling of, else `word` itself."""
+    lowered = word.lower()
+    if len(lowered) < 4 or not lowered.isalpha() or lowered in _TYPO_TOLERANT_WORDS:
+        return word
+    return next((w for w in _TYPO_TOLERANT_WORDS if _one_edit_apart(lowered, w)), word)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when one insertion, deletion, substitution or swap of neighbours turns a into b."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:] or (a[i + 2:] == b[i + 2:] and a[i:i + 2] == b[i:i + 2][::-1])
+    return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
+
+
+def _amounts(groups: Sequence[str | None]) -> list[float]:
+    """Amounts from regex groups that come in (whole, cents) pairs, skipping alternatives that did not match."""
+    return [float(f"{whole.replace(',', '')}.{cents or '0'}")
+            for whole, cents in zip(groups[::2], groups[1::2]) if whole is not None]
+
+
+def with_price_verdict(query: str, text: str) -> str:
+    """`text` with the verdict on its price for the query's limit after the price, if both exist."""
+    limit = price_limit(query)
+    if limit is None:
+        return text
+    match = _PRODUCT_PRICE.search(text)
+    if match is None:
+        return text
+    return f"{text[:match.end()]} ({limit.verdict(float(match.group(1)))}){text[match.end():]}"
+
+
+def with_price_verdicts(queries: Sequence[str], texts: Sequence[str]) -> list[str]:
+    return [with_price_verdict(str(q), str(t)) for q, t in zip(queries, texts)]
