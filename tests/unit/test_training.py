@@ -176,8 +176,9 @@ def budget_pairs(n_queries: int = 24):
 def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     import json
 
-    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker
+    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker, reads_price_verdicts
 
+    assert not reads_price_verdicts(tiny_model_dir(tmp_path / "plain"))  # saved without the key: plain texts
     cfg = dict(max_length=24, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
                patience=0)
     result = train(budget_pairs(), tmp_path / "on", TrainConfig(**cfg))
