@@ -50,10 +50,15 @@ def hf_model_dir(model_dir: str | Path) -> Path:
     )
 
 
+def _stored_setting(hf_dir: str | Path, file_name: str, key: str):
+    """One top-level value of a JSON file in the HF directory; None when the file or key is missing."""
+    path = Path(hf_dir) / file_name
+    return json.loads(path.read_text()).get(key) if path.exists() else None
+
+
 def trained_max_length(hf_dir: str | Path) -> int:
     """The truncation length stored with the tokenizer, capped at the position table size."""
-    path = Path(hf_dir) / "tokenizer_config.json"
-    value = json.loads(path.read_text()).get("model_max_length") if path.exists() else None
+    value = _stored_setting(hf_dir, "tokenizer_config.json", "model_max_length")
     if not isinstance(value, (int, float)) or value <= 0:
         return DEFAULT_MAX_LENGTH
     return int(min(value, MAX_POSITIONS))
@@ -61,13 +66,11 @@ def trained_max_length(hf_dir: str | Path) -> int:
 
 def reads_price_verdicts(hf_dir: str | Path) -> bool:
     """Whether the model was trained on product texts carrying price verdicts (core/price_fit.py)."""
-    path = Path(hf_dir) / "config.json"
-    return bool(json.loads(path.read_text()).get(PRICE_VERDICTS_KEY, False)) if path.exists() else False
+    return bool(_stored_setting(hf_dir, "config.json", PRICE_VERDICTS_KEY))
 
 
 def _pad_token(hf_dir: Path) -> str:
-    path = hf_dir / "tokenizer_config.json"
-    token = json.loads(path.read_text()).get("pad_token") if path.exists() else None
+    token = _stored_setting(hf_dir, "tokenizer_config.json", "pad_token")
     if isinstance(token, dict):  # older tokenizers store an AddedToken
         token = token.get("content")
     return token or "[PAD]"
