@@ -12,6 +12,18 @@ at the end of the query after "under", "below" or "less than", the usual way to 
 90" a model name. Shoppers misspell the limit words
 too, so a word one typo away from "under", "below" or "above" counts as that word ("undeer
 $120"); shorter limit words must be exact ("cover $20" is not "over $20").
+
+A query can also ask for a low price without naming one ("cheap mug", "affordable sofa"). What
+is cheap depends on the category (a cheap sofa costs more than a dear mug), so each candidate's
+price is placed among the other candidates of its category for the same query: "(lowest-priced
+third of its category here)", "(mid-priced ...)" or "(highest-priced third ...)". Such verdicts
+need all of a query's candidates at once, which is how training, evaluation and serving score
+them (a KServe request carries one query's candidate list).
+
+Verdict versions, stored with a model so it is always scored as it was trained:
+    0  none (plain product texts)
+    1  against a limit the query names
+    2  1, plus "cheap" queries against the same category's candidates
 """
 
 from __future__ import annotations
@@ -21,7 +33,10 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .text import PRICE_FIELD
+import numpy as np
+
+from .errors import ConfigError
+from .text import CATEGORY_FIELD, PRICE_FIELD
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
 _CURRENCY_WORDS = r"(?:dollars?|usd|bucks|euros?|eur|pounds?|gbp)"
@@ -112,5 +127,52 @@ def with_price_verdict(query: str, text: str) -> str:
     return f"{text[:match.end()]} ({limit.verdict(float(match.group(1)))}){text[match.end():]}"
 
 
-def with_price_verdicts(queries: Sequence[str], texts: Sequence[str]) -> list[str]:
-    return [with_price_verdict(str(q), str(t)) for q, t in zip(queries, texts)]
+_LOW_PRICE_WORDS = re.compile(
+    r"\b(?:cheap|cheapest|inexpensive|affordable|budget|bargain|low[- ]cost|low[- ]price[ds]?)\b", re.IGNORECASE)
+_PRODUCT_CATEGORY = re.compile(re.escape(CATEGORY_FIELD) + r"([^|]+?)\s*(?:\||$)")
+LOW_THIRD = "lowest-priced third of its category here"
+MID_THIRD = "mid-priced for its category here"
+HIGH_THIRD = "highest-priced third of its category here"
+
+LIMIT_VERDICTS = 1
+CATEGORY_PRICE_VERDICTS = 2
+PRICE_VERDICT_VERSION = CATEGORY_PRICE_VERDICTS  # what training writes now
+
+
+@functools.lru_cache(maxsize=4096)
+def asks_for_low_price(query: str) -> bool:
+    """True when the query asks for a low price without naming one ("cheap desk", "affordable sofa")."""
+    return price_limit(query) is None and _LOW_PRICE_WORDS.search(query) is not None
+
+
+def with_price_verdicts(queries: Sequence[str], texts: Sequence[str], version: int = PRICE_VERDICT_VERSION) -> list[str]:
+    """Each text with the price verdicts of `version` (see the module docstring); all of a query's
+    candidates must be in the same call, since a "cheap" verdict compares them."""
+    if not 0 <= version <= PRICE_VERDICT_VERSION:
+        raise ConfigError(f"expected a price verdict version from 0 to {PRICE_VERDICT_VERSION}, got {version}; "
+                          "a model saved by a newer shoprank needs that version to score")
+    out = [str(t) for t in texts]
+    if version >= LIMIT_VERDICTS:
+        out = [with_price_verdict(str(q), t) for q, t in zip(queries, out)]
+    if version >= CATEGORY_PRICE_VERDICTS:
+        _add_category_price_verdicts([str(q) for q in queries], out)
+    return out
+
+
+def _add_category_price_verdicts(queries: list[str], texts: list[str]) -> None:
+    """In place: for "cheap" queries, each priced text's price third among its category's candidates."""
+    groups: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
+    for i, (query, text) in enumerate(zip(queries, texts)):
+        if not asks_for_low_price(query):
+            continue
+        price, category = _PRODUCT_PRICE.search(text), _PRODUCT_CATEGORY.search(text)
+        if price is not None and category is not None:
+            groups.setdefault((query, category.group(1)), []).append((i, float(price.group(1)), price.end()))
+    for members in groups.values():
+        if len(members) < 2:
+            continue  # the only candidate of its category: nothing to compare with
+        prices = np.array([price for _, price, _ in members])
+        share_cheaper = (prices[None, :] < prices[:, None]).sum(axis=1) / (len(members) - 1)
+        for (i, _, end), share in zip(members, share_cheaper):
+            verdict = LOW_THIRD if share < 1 / 3 else MID_THIRD if share <= 2 / 3 else HIGH_THIRD
+            texts[i] = f"{texts[i][:end]} ({verdict}){texts[i][end:]}"

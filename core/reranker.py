@@ -8,7 +8,7 @@ A model artifact directory holds:
 `Reranker.load` also takes a bare HF directory. Both classes score (query, text) pairs with the
 same tokenisation (pair encoding, longest-first truncation to the length the model was trained
 with, which training stores as the tokenizer's model_max_length) and, for models trained with
-them (a flag in hf/config.json), the same price verdicts in the product text (core/price_fit.py).
+them (a version in hf/config.json), the same price verdicts in the product text (core/price_fit.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ ONNX_INT8_FILE = "model.int8.onnx"
 MANIFEST_FILE = "manifest.json"
 # BERT-style position tables end at 512; tokenizers without a limit report ~1e30.
 MAX_POSITIONS = 512
-# Key in the HF config.json; models saved before price verdicts existed lack it and read plain texts.
+# Key in the HF config.json: the price verdict version the model was trained with (core/price_fit.py).
+# Models saved before price verdicts existed lack it and read plain texts; true means version 1.
 PRICE_VERDICTS_KEY = "shoprank_price_verdicts"
 
 
@@ -64,9 +65,15 @@ def trained_max_length(hf_dir: str | Path) -> int:
     return int(min(value, MAX_POSITIONS))
 
 
-def reads_price_verdicts(hf_dir: str | Path) -> bool:
-    """Whether the model was trained on product texts carrying price verdicts (core/price_fit.py)."""
-    return bool(_stored_setting(hf_dir, "config.json", PRICE_VERDICTS_KEY))
+def price_verdict_version(hf_dir: str | Path) -> int:
+    """The price verdicts (core/price_fit.py) in the product texts the model was trained on; 0 for none."""
+    value = _stored_setting(hf_dir, "config.json", PRICE_VERDICTS_KEY)
+    if value is None:
+        return 0
+    if not isinstance(value, (bool, int)):
+        raise ConfigError(f"expected {PRICE_VERDICTS_KEY} in {Path(hf_dir) / 'config.json'} to be a version "
+                          f"number or true/false, got {value!r}")
+    return int(value)
 
 
 def _pad_token(hf_dir: Path) -> str:
@@ -76,20 +83,24 @@ def _pad_token(hf_dir: Path) -> str:
     return token or "[PAD]"
 
 
-def pair_texts(queries: Sequence[str], texts: Sequence[str], price_verdicts: bool) -> list[str]:
-    """The product side of each pair as the model reads it: with the price verdict if it was trained so."""
+def pair_texts(queries: Sequence[str], texts: Sequence[str], price_verdicts: int) -> list[str]:
+    """The product side of each pair as the model reads it: with the price verdicts it was trained on.
+
+    All candidates of a query must come in one call: a "cheap" verdict compares them.
+    """
     if len(queries) != len(texts):
         raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
-    return with_price_verdicts(queries, texts) if price_verdicts else [str(t) for t in texts]
+    return with_price_verdicts(queries, texts, price_verdicts)
 
 
 def tokenize_pairs(tokenizer, queries: Sequence[str], texts: Sequence[str],
                    max_length: int = DEFAULT_MAX_LENGTH, return_tensors: str | None = None,
-                   padding: bool | str = False, price_verdicts: bool = False) -> dict:
+                   padding: bool | str = False, price_verdicts: int = 0) -> dict:
     """Encode (query, text) pairs as one sequence each: [CLS] query [SEP] text [SEP].
 
     Shared by training and inference so both see the same tokens. Without padding the result
-    holds lists of ids of varying length (training pads per batch).
+    holds lists of ids of varying length (training pads per batch). Pass all of a query's candidates
+    together when price_verdicts is on (see pair_texts).
     """
     return tokenizer(
         [str(q) for q in queries], pair_texts(queries, texts, price_verdicts),
@@ -106,7 +117,7 @@ def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
 class Reranker:
     """A cross-encoder (AutoModelForSequenceClassification, one logit) scored with torch."""
 
-    def __init__(self, model, tokenizer, max_length: int, device: str, price_verdicts: bool = False):
+    def __init__(self, model, tokenizer, max_length: int, device: str, price_verdicts: int = 0):
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -123,12 +134,14 @@ class Reranker:
         tokenizer = AutoTokenizer.from_pretrained(hf_dir)
         model = AutoModelForSequenceClassification.from_pretrained(hf_dir, num_labels=1)
         model.eval().to(device)
-        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, reads_price_verdicts(hf_dir))
+        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, price_verdict_version(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Relevance scores (float32 logits, higher = more relevant), in input order."""
+        """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
+        query's candidates in one call."""
         import torch
 
+        texts = pair_texts(queries, texts, self.price_verdicts)  # before batching: verdicts compare candidates
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         use_bf16 = self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
@@ -136,8 +149,7 @@ class Reranker:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = tokenize_pairs(self.tokenizer, [queries[i] for i in idx], [texts[i] for i in idx],
-                                       self.max_length, return_tensors="pt", padding=True,
-                                       price_verdicts=self.price_verdicts)
+                                       self.max_length, return_tensors="pt", padding=True)
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
                 out[idx] = self.model(**batch).logits[:, 0].float().cpu().numpy()
         return out
@@ -146,7 +158,7 @@ class Reranker:
 class OnnxReranker:
     """The same scores from model.onnx or model.int8.onnx with onnxruntime and tokenizers (no torch)."""
 
-    def __init__(self, session, tokenizer, max_length: int, price_verdicts: bool = False):
+    def __init__(self, session, tokenizer, max_length: int, price_verdicts: int = 0):
         self.session = session
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -175,10 +187,11 @@ class OnnxReranker:
         if threads:
             options.intra_op_num_threads = threads
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return cls(session, tokenizer, max_length, reads_price_verdicts(hf_dir))
+        return cls(session, tokenizer, max_length, price_verdict_version(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Relevance scores (float32 logits, higher = more relevant), in input order."""
+        """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
+        query's candidates in one call."""
         texts = pair_texts(queries, texts, self.price_verdicts)
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)

@@ -9,6 +9,7 @@ from .schema import parse_attributes
 DESCRIPTION_CHARS = 200
 # How product_text writes the price; price_fit finds it by this.
 PRICE_FIELD = "price: $"
+CATEGORY_FIELD = "category: "
 
 
 def product_text(product: Mapping[str, Any]) -> str:
@@ -20,7 +21,7 @@ def product_text(product: Mapping[str, Any]) -> str:
     if _present(product.get("brand")):
         parts.append(f"brand: {product['brand']}")
     if _present(product.get("category")):
-        parts.append(f"category: {product['category']}")
+        parts.append(f"{CATEGORY_FIELD}{product['category']}")
     if _present(product.get("price")):
         parts.append(f"{PRICE_FIELD}{float(product['price']):.2f}")
     attributes = parse_attributes(product.get("attributes"))

@@ -90,7 +90,7 @@ class Examples:
         return np.fromiter((len(x) for x in self.ids), dtype=np.int64, count=len(self.ids))
 
 
-def tokenize_examples(frame, tokenizer, max_length: int, price_verdicts: bool = False) -> Examples:
+def tokenize_examples(frame, tokenizer, max_length: int, price_verdicts: int = 0) -> Examples:
     """Tokenise a pairs frame (sorted by query_id, product_id) into Examples."""
     frame = frame.sort_values(["query_id", "product_id"] if "product_id" in frame else ["query_id"], kind="stable")
     encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length,

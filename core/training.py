@@ -27,6 +27,7 @@ from .errors import ConfigError, SchemaError
 from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
 from .precision import forward_context
+from .price_fit import PRICE_VERDICT_VERSION
 from .query_typos import with_misspelt_queries
 from .reranker import PRICE_VERDICTS_KEY
 from .seeding import seed_everything
@@ -63,7 +64,7 @@ class TrainConfig:
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)
-    price_verdicts: bool = True      # "(over budget)" etc. after the price when the query names a price limit
+    price_verdicts: bool = True      # "(over budget)", "(lowest-priced third of its category here)" etc. after the price
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
     max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step)
@@ -102,6 +103,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def price_verdict_version(self) -> int:
+        return PRICE_VERDICT_VERSION if self.price_verdicts else 0
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -172,7 +177,7 @@ def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: _Dis
     run.loop()
     result = run.finish()
     if dist.is_main:
-        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.price_verdicts)
+        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.price_verdict_version)
         log.info("train: done after %d steps (%s), best validation ndcg@10 %s, %.1f s", result["steps"],
                  result["stop_reason"], result["validation_ndcg@10"], result["train_seconds"])
     return result
@@ -197,7 +202,7 @@ class _Run:
         self.pad_id = self.tokenizer.pad_token_id or 0
         train_frame, valid_frame = _training_rows(frame, config), frame[frame["split"] == "validation"]
         encode = functools.partial(tokenize_examples, tokenizer=self.tokenizer, max_length=config.max_length,
-                                   price_verdicts=config.price_verdicts)
+                                   price_verdicts=config.price_verdict_version)
         self.train_ex = encode(train_frame)
         # Each epoch sees its own seeded misspellings; without them every epoch shares train_ex.
         self.epoch_ex = [
@@ -488,9 +493,9 @@ def weights_sha256(model) -> str:
     return h.hexdigest()
 
 
-def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, price_verdicts: bool) -> Path:
+def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, price_verdicts: int) -> Path:
     """HF directory with safetensors weights, a tokenizer that truncates at max_length, and in
-    config.json whether the model reads price verdicts (so inference writes them too)."""
+    config.json the price verdict version the model reads (so inference writes the same)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     setattr(model.config, PRICE_VERDICTS_KEY, price_verdicts)

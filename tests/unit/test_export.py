@@ -7,6 +7,7 @@ import pytest
 
 from shoprank.core.export import ManifestError, export_model_dir, verify_manifest
 from shoprank.core.metrics import rank_metrics
+from shoprank.core.price_fit import LIMIT_VERDICTS, PRICE_VERDICT_VERSION
 from shoprank.core.reranker import OnnxReranker, Reranker
 from shoprank.core.tiny_model import toy_pairs
 from shoprank.core.training import TrainConfig, train
@@ -32,20 +33,25 @@ def _score(ranker, frame):
 
 
 def test_onnx_fp32_matches_torch(model_dir, pairs):
-    # Half the queries name a price limit, so both runtimes must write the same price verdicts.
-    limited = pairs.index % 2 == 0
-    frame = pairs.assign(query=pairs["query"].where(~limited, pairs["query"] + " under $20"),
-                         product_text=pairs["product_text"] + " | price: $" + (pairs.index % 40).astype(str) + ".99")
-    # 32 tokens rather than the trained 16, so the verdict after the price is not truncated away.
-    torch_ranker, onnx_ranker = Reranker.load(model_dir, max_length=32), OnnxReranker.load(model_dir, max_length=32)
-    assert torch_ranker.price_verdicts and onnx_ranker.price_verdicts  # the training default, read from config.json
+    # Half the queries name a price limit and a quarter ask for "cheap", so both runtimes must write
+    # the same price verdicts.
+    limited, cheap = pairs.index % 2 == 0, pairs.index % 4 == 1
+    query = pairs["query"].where(~limited, pairs["query"] + " under $20").where(~cheap, "cheap " + pairs["query"])
+    frame = pairs.assign(query=query, product_text=pairs["product_text"] + " | category: Home > Room "
+                         + (pairs.index % 3).astype(str) + " | price: $" + (pairs.index % 40).astype(str) + ".99")
+    # 48 tokens rather than the trained 16, so the verdict after the price is not truncated away.
+    torch_ranker, onnx_ranker = Reranker.load(model_dir, max_length=48), OnnxReranker.load(model_dir, max_length=48)
+    assert torch_ranker.price_verdicts == onnx_ranker.price_verdicts == PRICE_VERDICT_VERSION  # from config.json
     torch_scores = _score(torch_ranker, frame)
     onnx_scores = _score(onnx_ranker, frame)
     assert torch_scores.dtype == onnx_scores.dtype == np.float32
     assert np.std(torch_scores) > 1e-3  # scores that actually vary
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4, rtol=0)
-    onnx_ranker.price_verdicts = False
-    assert np.abs(_score(onnx_ranker, frame) - onnx_scores)[limited].max() > 1e-4  # the verdicts were read
+    onnx_ranker.price_verdicts = LIMIT_VERDICTS
+    limits_only = _score(onnx_ranker, frame)
+    assert np.abs(limits_only - onnx_scores)[cheap].max() > 1e-4  # the "cheap" verdicts were read
+    onnx_ranker.price_verdicts = 0
+    assert np.abs(_score(onnx_ranker, frame) - limits_only)[limited].max() > 1e-4  # the limit verdicts were read
 
 
 def test_int8_keeps_ndcg_within_a_hundredth(model_dir, pairs):

@@ -1,6 +1,9 @@
 import pytest
 
-from shoprank.core.price_fit import BELOW, OVER, WITHIN, PriceLimit, price_limit, with_price_verdict
+from shoprank.core.errors import ConfigError
+from shoprank.core.price_fit import (BELOW, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD, MID_THIRD, OVER,
+                                     PRICE_VERDICT_VERSION, WITHIN, PriceLimit, asks_for_low_price, price_limit,
+                                     with_price_verdict, with_price_verdicts)
 from shoprank.core.text import product_text
 
 
@@ -45,3 +48,53 @@ def test_verdict_compares_the_product_price_with_the_limit():
 def test_verdict_leaves_text_without_a_price_alone():
     text = product_text({"title": "Linen Tee", "price": None})
     assert with_price_verdict("tee under $40", text) == text == "Linen Tee"
+
+
+@pytest.mark.parametrize("query, asks", [
+    ("cheap mug", True), ("Cheapest running shoes", True), ("affordable sofa", True), ("budget laptop", True),
+    ("low-cost headphones", True), ("inexpensive desk lamp", True),
+    ("cheaper than $50 mug", False),  # a named limit is compared with the limit instead
+    ("cheap mug under $10", False), ("red mug", False), ("cheapskate gift", False),
+])
+def test_asks_for_low_price(query, asks):
+    assert asks_for_low_price(query) is asks
+
+
+def _candidate(title: str, category: str | None, price: float | None) -> str:
+    return product_text({"title": title, "category": category, "price": price})
+
+
+def test_cheap_queries_place_each_price_among_its_category_candidates():
+    candidates = [_candidate("Mug A", "Home > Mugs", 20.0), _candidate("Sofa A", "Home > Sofas", 900.0),
+                  _candidate("Mug B", "Home > Mugs", 5.0), _candidate("Mug C", "Home > Mugs", 10.0),
+                  _candidate("Sofa B", "Home > Sofas", 300.0), _candidate("Lamp", "Home > Lamps", 1.0),
+                  _candidate("Mug D", "Home > Mugs", None)]
+    queries = ["cheap mug"] * len(candidates)
+    out = with_price_verdicts(queries, candidates)
+    # A $300 sofa is the cheap one among sofas, though it costs 15 times the dearest mug.
+    assert [_verdict(t) for t in out] == [HIGH_THIRD, HIGH_THIRD, LOW_THIRD, MID_THIRD, LOW_THIRD, None, None]
+    assert out[2] == f"Mug B | category: Home > Mugs | price: $5.00 ({LOW_THIRD})"
+    # The order candidates arrive in changes nothing.
+    order = [6, 3, 0, 5, 2, 4, 1]
+    assert with_price_verdicts([queries[i] for i in order], [candidates[i] for i in order]) == [out[i] for i in order]
+    # Another query's candidates are another list, even in the same call.
+    mixed = with_price_verdicts(["cheap mug", "cheap mug", "cheap cup"], [candidates[0], candidates[2], candidates[3]])
+    assert [_verdict(t) for t in mixed] == [HIGH_THIRD, LOW_THIRD, None]
+    assert with_price_verdicts(["red mug"] * len(candidates), candidates) == candidates
+
+
+def test_verdict_versions_select_which_verdicts_are_written():
+    queries = ["cheap mug", "cheap mug", "mug under $8"]
+    texts = [_candidate("Mug A", "Home > Mugs", 20.0), _candidate("Mug B", "Home > Mugs", 5.0),
+             _candidate("Mug C", "Home > Mugs", 10.0)]
+    assert with_price_verdicts(queries, texts, 0) == texts
+    assert with_price_verdicts(queries, texts, LIMIT_VERDICTS) == texts[:2] + [with_price_verdict(queries[2], texts[2])]
+    latest = with_price_verdicts(queries, texts, PRICE_VERDICT_VERSION)
+    assert [_verdict(t) for t in latest] == [HIGH_THIRD, LOW_THIRD, OVER]
+    with pytest.raises(ConfigError, match=f"from 0 to {PRICE_VERDICT_VERSION}, got {PRICE_VERDICT_VERSION + 1}"):
+        with_price_verdicts(queries, texts, PRICE_VERDICT_VERSION + 1)
+
+
+def _verdict(text: str) -> str | None:
+    known = (LOW_THIRD, MID_THIRD, HIGH_THIRD, WITHIN, OVER, BELOW)
+    return next((v for v in known if f"({v})" in text), None)

@@ -176,13 +176,15 @@ def budget_pairs(n_queries: int = 24):
 def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     import json
 
-    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker, reads_price_verdicts
+    from shoprank.core.price_fit import LIMIT_VERDICTS, PRICE_VERDICT_VERSION
+    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker, price_verdict_version
 
-    assert not reads_price_verdicts(tiny_model_dir(tmp_path / "plain"))  # saved without the key: plain texts
+    assert price_verdict_version(tiny_model_dir(tmp_path / "plain")) == 0  # saved without the key: plain texts
     cfg = dict(max_length=24, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
                patience=0)
     result = train(budget_pairs(), tmp_path / "on", TrainConfig(**cfg))
-    assert json.loads((tmp_path / "on" / "config.json").read_text())[PRICE_VERDICTS_KEY] is True
+    config_path = tmp_path / "on" / "config.json"
+    assert json.loads(config_path.read_text())[PRICE_VERDICTS_KEY] == PRICE_VERDICT_VERSION
     assert result["validation_ndcg@10"] > 0.99
     # The model ranks by the verdict: one product, two limits, the one it fits scores higher.
     ranker = Reranker.load(tmp_path / "on")
@@ -191,8 +193,15 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     fits = ranker.score([f"{noun} under ${price + 5:.0f}" for noun, price in products], texts)
     over = ranker.score([f"{noun} under ${price - 5:.0f}" for noun, price in products], texts)
     assert (fits > over).all(), (fits, over)
+    # Models saved when the key was true/false read limit verdicts only; a value of another kind is refused.
+    stored = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: True}))
+    assert Reranker.load(tmp_path / "on").price_verdicts == LIMIT_VERDICTS
+    config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: "yes"}))
+    with pytest.raises(ConfigError, match=f"{PRICE_VERDICTS_KEY}.*got 'yes'"):
+        price_verdict_version(tmp_path / "on")
     train(budget_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, **{**cfg, "epochs": 1}))
-    assert Reranker.load(tmp_path / "off").price_verdicts is False
+    assert Reranker.load(tmp_path / "off").price_verdicts == 0
 
 
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
