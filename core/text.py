@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from .schema import parse_attributes
 
 DESCRIPTION_CHARS = 200
-# How product_text writes the price; price_fit finds it by this.
+# How product_text writes the price and the category; price_fit finds them by these.
 PRICE_FIELD = "price: $"
 CATEGORY_FIELD = "category: "
 
