@@ -157,19 +157,28 @@ def test_gpu_same_seed_same_weights(tiny, tmp_path):
     assert first["weights_sha256"] != other["weights_sha256"]
 
 
-def budget_pairs(n_queries: int = 24):
-    """Candidates alike but for the price; within the query's limit is Exact (3), over it Substitute (2)."""
+def price_pairs(n_queries: int = 32):
+    """Candidates alike but for the price. Even queries name a limit: within it is Exact (3), over
+    it Substitute (2). Odd queries ask for "cheap" at a price scale of their own (so the digits
+    alone do not tell): the cheapest third of the candidates is Exact, the rest Substitute."""
     import pandas as pd
 
     rng = np.random.default_rng(0)
     rows = []
     for q in range(n_queries):
-        limit = int(rng.integers(2, 9)) * 10
         noun = ("mug", "lamp", "bag")[q % 3]
-        for c, price in enumerate(rng.uniform(0.3, 1.7, size=8) * limit):
-            rows.append({"query_id": f"q{q:03d}", "query": f"{noun} under ${limit}", "product_id": f"p{q}-{c}",
-                         "product_text": f"{noun} | price: ${price:.2f}", "label": 3 if price <= limit else 2,
-                         "split": "validation" if q >= n_queries - 6 else "train"})
+        split = "validation" if q >= n_queries - 6 else "train"
+        if q % 2 == 0:
+            limit = int(rng.integers(2, 9)) * 10
+            query, prices = f"{noun} under ${limit}", rng.uniform(0.3, 1.7, size=8) * limit
+            labels = np.where(prices <= limit, 3, 2)
+        else:
+            query, prices = f"cheap {noun}", rng.uniform(0.5, 2.0, size=9) * np.exp(rng.uniform(np.log(10), np.log(900)))
+            labels = np.where(np.argsort(np.argsort(prices)) < 3, 3, 2)
+        for c, (price, label) in enumerate(zip(prices, labels)):
+            rows.append({"query_id": f"q{q:03d}", "query": query, "product_id": f"p{q}-{c}",
+                         "product_text": f"{noun} | category: {noun}s | price: ${price:.2f}", "label": int(label),
+                         "split": split})
     return pd.DataFrame(rows)
 
 
@@ -180,19 +189,25 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker, price_verdict_version
 
     assert price_verdict_version(tiny_model_dir(tmp_path / "plain")) == 0  # saved without the key: plain texts
-    cfg = dict(max_length=24, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
+    cfg = dict(max_length=32, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
                patience=0)
-    result = train(budget_pairs(), tmp_path / "on", TrainConfig(**cfg))
+    result = train(price_pairs(), tmp_path / "on", TrainConfig(**cfg))
     config_path = tmp_path / "on" / "config.json"
     assert json.loads(config_path.read_text())[PRICE_VERDICTS_KEY] == PRICE_VERDICT_VERSION
     assert result["validation_ndcg@10"] > 0.99
     # The model ranks by the verdict: one product, two limits, the one it fits scores higher.
     ranker = Reranker.load(tmp_path / "on")
     products = [(noun, price) for noun in ("mug", "lamp", "bag") for price in (24.5, 47.0, 71.99)]
-    texts = [f"{noun} | price: ${price:.2f}" for noun, price in products]
+    texts = [f"{noun} | category: {noun}s | price: ${price:.2f}" for noun, price in products]
     fits = ranker.score([f"{noun} under ${price + 5:.0f}" for noun, price in products], texts)
     over = ranker.score([f"{noun} under ${price - 5:.0f}" for noun, price in products], texts)
     assert (fits > over).all(), (fits, over)
+    # And asked for "cheap", the cheapest of three candidates of a category scores above the dearest.
+    for noun in ("mug", "lamp", "bag"):
+        for scale in (15.0, 150.0, 900.0):
+            scores = ranker.score([f"cheap {noun}"] * 3,
+                                  [f"{noun} | category: {noun}s | price: ${scale * f:.2f}" for f in (0.6, 1.0, 1.6)])
+            assert scores[0] > scores[2], (noun, scale, scores)
     # Models saved when the key was true/false read limit verdicts only; a value of another kind is refused.
     stored = json.loads(config_path.read_text())
     config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: True}))
@@ -200,7 +215,7 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: "yes"}))
     with pytest.raises(ConfigError, match=f"{PRICE_VERDICTS_KEY}.*got 'yes'"):
         price_verdict_version(tmp_path / "on")
-    train(budget_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, **{**cfg, "epochs": 1}))
+    train(price_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, **{**cfg, "epochs": 1}))
     assert Reranker.load(tmp_path / "off").price_verdicts == 0
 
 
