@@ -558,6 +558,7 @@ def _param_groups(model, weight_decay: float, lr: float, layer_lr_decay: float =
 
 def _run_key(config: TrainConfig, fingerprint: str, world_size: int) -> str:
     keyed = {k: v for k, v in config.to_dict().items() if k not in _UNKEYED_FIELDS}
+    keyed["price_verdicts"] = config.price_verdict_version  # which verdicts the texts carry, not just on/off
     payload = json.dumps({"config": keyed, "data": fingerprint, "world_size": world_size}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
