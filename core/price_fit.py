@@ -151,11 +151,11 @@ def with_price_verdicts(queries: Sequence[str], texts: Sequence[str], version: i
     if not 0 <= version <= PRICE_VERDICT_VERSION:
         raise ConfigError(f"expected a price verdict version from 0 to {PRICE_VERDICT_VERSION}, got {version}; "
                           "a model saved by a newer shoprank needs that version to score")
-    out = [str(t) for t in texts]
+    queries, out = [str(q) for q in queries], [str(t) for t in texts]
     if version >= LIMIT_VERDICTS:
-        out = [with_price_verdict(str(q), t) for q, t in zip(queries, out)]
+        out = [with_price_verdict(q, t) for q, t in zip(queries, out)]
     if version >= CATEGORY_PRICE_VERDICTS:
-        _add_category_price_verdicts([str(q) for q in queries], out)
+        _add_category_price_verdicts(queries, out)
     return out
 
 

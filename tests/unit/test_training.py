@@ -8,6 +8,7 @@ import torch
 
 from shoprank.core.errors import ConfigError, SchemaError
 from shoprank.core.losses import listwise_loss, pairwise_loss, pointwise_loss
+from shoprank.core.text import product_text
 from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
 from shoprank.core.training import TrainConfig, train
 
@@ -157,6 +158,10 @@ def test_gpu_same_seed_same_weights(tiny, tmp_path):
     assert first["weights_sha256"] != other["weights_sha256"]
 
 
+def _priced_text(noun: str, price: float) -> str:
+    return product_text({"title": noun, "category": f"{noun}s", "price": price})
+
+
 def price_pairs(n_queries: int = 32):
     """Candidates alike but for the price. Even queries name a limit: within it is Exact (3), over
     it Substitute (2). Odd queries ask for "cheap" at a price scale of their own (so the digits
@@ -177,7 +182,7 @@ def price_pairs(n_queries: int = 32):
             labels = np.where(np.argsort(np.argsort(prices)) < 3, 3, 2)
         for c, (price, label) in enumerate(zip(prices, labels)):
             rows.append({"query_id": f"q{q:03d}", "query": query, "product_id": f"p{q}-{c}",
-                         "product_text": f"{noun} | category: {noun}s | price: ${price:.2f}", "label": int(label),
+                         "product_text": _priced_text(noun, price), "label": int(label),
                          "split": split})
     return pd.DataFrame(rows)
 
@@ -198,7 +203,7 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     # The model ranks by the verdict: one product, two limits, the one it fits scores higher.
     ranker = Reranker.load(tmp_path / "on")
     products = [(noun, price) for noun in ("mug", "lamp", "bag") for price in (24.5, 47.0, 71.99)]
-    texts = [f"{noun} | category: {noun}s | price: ${price:.2f}" for noun, price in products]
+    texts = [_priced_text(noun, price) for noun, price in products]
     fits = ranker.score([f"{noun} under ${price + 5:.0f}" for noun, price in products], texts)
     over = ranker.score([f"{noun} under ${price - 5:.0f}" for noun, price in products], texts)
     assert (fits > over).all(), (fits, over)
@@ -206,7 +211,7 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     for noun in ("mug", "lamp", "bag"):
         for scale in (15.0, 150.0, 900.0):
             scores = ranker.score([f"cheap {noun}"] * 3,
-                                  [f"{noun} | category: {noun}s | price: ${scale * f:.2f}" for f in (0.6, 1.0, 1.6)])
+                                  [_priced_text(noun, scale * f) for f in (0.6, 1.0, 1.6)])
             assert scores[0] > scores[2], (noun, scale, scores)
     # Models saved when the key was true/false read limit verdicts only; a value of another kind is refused.
     stored = json.loads(config_path.read_text())
