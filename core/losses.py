@@ -16,13 +16,17 @@ from __future__ import annotations
 LOSSES = ("pointwise", "listwise", "pairwise")
 
 
-def ranking_loss(name: str, logits, labels, weights, groups, max_label: int = 3):
+def ranking_loss(name: str, logits, labels, weights, groups, max_label: int = 3, n_groups: int | None = None):
     """Mean loss of one batch. logits, labels, weights: (n,) float; groups: (n,) int query slot
-    (rows sharing a slot are ranked against each other by the list losses)."""
+    (rows sharing a slot are ranked against each other by the list losses); n_groups: more than
+    the largest slot, or None to read it from groups (which waits for the device).
+
+    No loss reads a value back from the device when n_groups is given, so a GPU step never
+    waits on the host and the whole computation can be captured in a CUDA graph."""
     if name == "pointwise":
         return pointwise_loss(logits, labels, weights, max_label)
     if name == "listwise":
-        return listwise_loss(logits, labels, weights, groups)
+        return listwise_loss(logits, labels, weights, groups, n_groups)
     if name == "pairwise":
         return pairwise_loss(logits, labels, weights, groups)
     raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
@@ -36,12 +40,13 @@ def pointwise_loss(logits, labels, weights, max_label: int = 3):
     return (per_example * weights).mean()
 
 
-def listwise_loss(logits, labels, weights, groups):
+def listwise_loss(logits, labels, weights, groups, n_groups: int | None = None):
     import torch
 
     gains = torch.pow(2.0, labels) - 1.0
     log_w = torch.log(weights)
-    n_groups = int(groups.max().item()) + 1
+    if n_groups is None:
+        n_groups = int(groups.max().item()) + 1
     index = groups.long()
     # log(e^s_i / sum_j w_j e^s_j): the softmax over a list where item j appears w_j times.
     shifted = logits + log_w
@@ -54,10 +59,9 @@ def listwise_loss(logits, labels, weights, groups):
     group_mass = torch.zeros(n_groups, dtype=logits.dtype, device=logits.device).index_add(0, index, target_mass)
     p = target_mass / group_mass[index].clamp(min=1e-12)
     per_group = torch.zeros(n_groups, dtype=logits.dtype, device=logits.device).index_add(0, index, -p * log_q)
+    # Mean over the lists that have something to rank; 0 (and no gradient) when none has.
     has_target = group_mass > 0
-    if not bool(has_target.any()):
-        return logits.sum() * 0.0
-    return per_group[has_target].mean()
+    return torch.where(has_target, per_group, 0.0).sum() / has_target.sum().clamp(min=1)
 
 
 def pairwise_loss(logits, labels, weights, groups):
@@ -68,8 +72,7 @@ def pairwise_loss(logits, labels, weights, groups):
     same_group = groups[:, None] == groups[None, :]
     gain_gap = gains[:, None] - gains[None, :]
     valid = same_group & (gain_gap > 0)
-    if not bool(valid.any()):
-        return logits.sum() * 0.0
     margin = logits[:, None] - logits[None, :]
-    pair_weight = (weights[:, None] * weights[None, :] * gain_gap)[valid]
-    return (F.softplus(-margin[valid]) * pair_weight).sum() / gain_gap[valid].sum()
+    pair_loss = F.softplus(-margin) * (weights[:, None] * weights[None, :] * gain_gap)
+    # 0 (and no gradient) when no pair has different labels.
+    return torch.where(valid, pair_loss, 0.0).sum() / torch.where(valid, gain_gap, 0.0).sum().clamp(min=1e-12)

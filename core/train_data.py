@@ -153,11 +153,12 @@ def _ranked_lists(examples: Examples, rng, list_size: int) -> list[np.ndarray]:
     return lists
 
 
-def collate(examples: Examples, rows: np.ndarray, pad_id: int = 0) -> dict:
-    """Pad one batch to its longest row; returns torch tensors (CPU)."""
+def collate(examples: Examples, rows: np.ndarray, pad_id: int = 0, width_multiple: int = 1) -> dict:
+    """Pad one batch to its longest row, rounded up to a multiple of width_multiple (fewer
+    distinct shapes, for CUDA graphs); returns torch tensors (CPU)."""
     import torch
 
-    width = max(len(examples.ids[i]) for i in rows)
+    width = -(-max(len(examples.ids[i]) for i in rows) // width_multiple) * width_multiple
     input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     type_ids = np.zeros((len(rows), width), dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)

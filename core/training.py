@@ -24,6 +24,7 @@ import numpy as np
 
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .errors import ConfigError, SchemaError
+from .graphed_step import GRAPH_WIDTH_MULTIPLE, GraphedForwardBackward, graph_safe_attention_mask
 from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
 from .precision import forward_context
@@ -31,6 +32,7 @@ from .price_fit import PRICE_VERDICT_VERSION
 from .query_typos import with_misspelt_queries
 from .reranker import PRICE_VERDICTS_KEY
 from .seeding import seed_everything
+from .step_timer import StepTimer
 from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
 from .weight_average import WeightAverage
 
@@ -75,6 +77,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"          # auto = bf16 autocast where the GPU/CPU runs bf16 natively, else fp32
     device: str = "auto"             # auto | cpu | cuda
+    cuda_graphs: bool = False        # single CUDA GPU: replay each batch shape's forward+backward as a CUDA graph
     num_threads: int | None = None   # torch CPU threads; None = torch's default
     eval_batch_size: int = 128
     init_model_dir: str | None = None  # None = the packaged all-MiniLM-L6-v2 encoder
@@ -96,6 +99,8 @@ class TrainConfig:
         if not self.lr > 0 or not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
             raise ConfigError(f"need lr > 0, 0 <= warmup_ratio < 1, weight_decay >= 0; got lr={self.lr}, "
                               f"warmup_ratio={self.warmup_ratio}, weight_decay={self.weight_decay}")
+        if self.cuda_graphs and self.device == "cpu":
+            raise ConfigError("cuda_graphs needs device 'cuda' or 'auto' (graphs replay CUDA kernels), got device 'cpu'")
         for name in ("max_pairs", "max_steps", "max_minutes"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -233,9 +238,11 @@ class _Run:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _LinearWarmupDecay(warmup_steps, self.total_steps))
         self.average = WeightAverage(self.core_model, config.ema_decay) if config.ema_decay else None
+        self.graphed = self._graphed_step()
         self.key = _run_key(config, self.fingerprint, dist.world_size)
         self.progress, self.best_state, self.resumed_from = _Progress(), None, None
-        self.step_seconds: list[float] = []  # this process's steps only (not checkpointed)
+        self.timer = StepTimer(dist.device)  # this process's steps only (not checkpointed)
+        self.unread_losses: list[list] = []  # per step, its micro-batch losses still on the device
         if dist.is_main:
             log.info("train: config %s", json.dumps(config.to_dict(), sort_keys=True))
             log.info("train: %d pairs / %d queries (train), %d validation pairs, %d steps (%d warmup), device %s%s, "
@@ -245,6 +252,21 @@ class _Run:
 
     def forward_context(self):
         return forward_context(self.dist.device, self.use_bf16)
+
+    def _graphed_step(self) -> GraphedForwardBackward | None:
+        if not self.config.cuda_graphs:
+            return None
+        if not self.dist.device.startswith("cuda") or self.dist.world_size > 1:
+            log.warning("train: cuda_graphs is on but the run is on %s with %d processes; graphs need a single "
+                        "CUDA process, so every step runs eagerly", self.dist.device, self.dist.world_size)
+            return None
+        import torch
+
+        # Replays add into fixed gradient tensors, so they exist from the start and are zeroed in place.
+        for param in self.core_model.parameters():
+            if param.requires_grad:
+                param.grad = torch.zeros_like(param)
+        return GraphedForwardBackward(self.core_model, self.dist.device)
 
     def _plan_batches(self) -> list[list[np.ndarray]]:
         """Every epoch's batches for this rank (equal counts on every rank)."""
@@ -281,6 +303,7 @@ class _Run:
             return
         states = _gather(rng_state(), self.dist)
         if self.dist.is_main:
+            self.read_losses()
             save_checkpoint(self.checkpoint_dir, {
                 "key": self.key, "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "rng": states,
@@ -289,48 +312,77 @@ class _Run:
             })
             log.info("train: checkpoint at step %d", self.progress.step)
 
-    def to_device(self, rows) -> dict:
-        batch = collate(self.epoch_ex[self.progress.epoch], rows, self.pad_id)
+    def host_batch(self, rows) -> dict:
+        """One micro-batch on the host (pinned on CUDA, for non-blocking copies)."""
+        width_multiple = GRAPH_WIDTH_MULTIPLE if self.graphed is not None else 1
+        batch = collate(self.epoch_ex[self.progress.epoch], rows, self.pad_id, width_multiple)
         if self.dist.device.startswith("cuda"):
             batch = {k: v.pin_memory() for k, v in batch.items()}
-        return {k: v.to(self.dist.device, non_blocking=True) for k, v in batch.items()}
+        return batch
+
+    def forward_backward(self, batch: dict, n_groups: int | None, divisor: int):
+        """Add this micro-batch's gradients (loss / divisor); its loss, detached. Reads nothing
+        back from the device, so a CUDA graph can capture it."""
+        inputs = {k: batch[k] for k in self.input_names}
+        if self.graphed is not None and "attention_mask" in inputs:
+            inputs["attention_mask"] = graph_safe_attention_mask(inputs["attention_mask"])
+        with self.forward_context():
+            logits = self.model(**inputs).logits[:, 0]
+        loss = ranking_loss(self.config.loss, logits.float(), batch["labels"], batch["weights"], batch["groups"],
+                            n_groups=n_groups) / divisor
+        loss.backward()
+        return loss.detach()
+
+    def read_losses(self) -> None:
+        """Fold the losses of the steps run since the last read into the progress (waits for the device)."""
+        for micro_losses in self.unread_losses:
+            step_loss = sum(float(loss) for loss in micro_losses)
+            self.progress.last_loss = step_loss
+            self.progress.epoch_loss_sum += step_loss
+        self.unread_losses.clear()
 
     def train_step(self, window) -> None:
         """One optimizer step over len(window) micro-batches (gradient accumulation)."""
         import torch
 
         started = time.perf_counter()
-        self.model.train()
-        loss_sum = 0.0
+        self.timer.start()
+        if not self.core_model.training:  # validation left it in eval mode (train() walks every module)
+            self.model.train()
+        micro_losses = []
         for j, rows in enumerate(window):
-            batch = self.to_device(rows)
+            batch = self.host_batch(rows)
+            # Read on the host, before the copy: the listwise loss needs it and a graph is keyed on it.
+            n_groups = int(batch["groups"].max()) + 1 if self.config.loss == "listwise" else None
             # DDP all-reduces gradients only on the last micro-batch of the window.
             sync = j == len(window) - 1 or self.dist.world_size == 1
             with (contextlib.nullcontext() if sync else self.model.no_sync()):
-                with self.forward_context():
-                    logits = self.model(**{k: batch[k] for k in self.input_names}).logits[:, 0]
-                loss = ranking_loss(self.config.loss, logits.float(), batch["labels"], batch["weights"],
-                                    batch["groups"]) / len(window)
-                loss.backward()
-            loss_sum += float(loss.detach())
+                loss = None
+                if self.graphed is not None:
+                    loss = self.graphed.run(batch, (n_groups, len(window)), functools.partial(
+                        self.forward_backward, n_groups=n_groups, divisor=len(window)))
+                if loss is None:
+                    batch = {k: v.to(self.dist.device, non_blocking=True) for k, v in batch.items()}
+                    loss = self.forward_backward(batch, n_groups, len(window))
+            micro_losses.append(loss)
             self.progress.pairs_seen += len(rows) * self.dist.world_size
         if self.config.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.core_model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=self.graphed is None)
         if self.average is not None:
             self.average.update(self.core_model)
         progress = self.progress
         progress.micro += len(window)
         progress.step += 1
-        progress.last_loss = loss_sum
-        progress.epoch_loss_sum += loss_sum
-        self.step_seconds.append(time.perf_counter() - started)
-        progress.train_seconds += self.step_seconds[-1]
+        self.unread_losses.append(micro_losses)
+        self.timer.stop()
+        progress.train_seconds += time.perf_counter() - started
         if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps):
+            self.read_losses()
             log.info("train: step %d/%d epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
-                     progress.epoch + 1, loss_sum, self.scheduler.get_last_lr()[0],
+                     progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
                      progress.pairs_seen / max(progress.train_seconds, 1e-9))
 
     def kept_weights(self):
@@ -390,6 +442,7 @@ class _Run:
             if progress.micro >= len(batches):
                 if self.dist.is_main:
                     log.info("train: epoch %d/%d done (step %d)", progress.epoch + 1, config.epochs, progress.step)
+                self.read_losses()
                 progress.epoch_losses.append(progress.epoch_loss_sum / self.steps_per_epoch[progress.epoch])
                 progress.epoch, progress.micro, progress.epoch_loss_sum = progress.epoch + 1, 0, 0.0
                 stop = self.evaluate() or stop
@@ -403,7 +456,9 @@ class _Run:
 
     def finish(self) -> dict:
         """Restore the best validated weights (the average's, with one) and summarise the run."""
+        self.read_losses()
         progress = self.progress
+        step_seconds = self.timer.seconds()
         if self.best_state is not None and (self.average is not None or progress.best_step != progress.step):
             self.core_model.load_state_dict(self.best_state)
         elif self.average is not None:
@@ -422,7 +477,8 @@ class _Run:
             "pairs_seen": progress.pairs_seen,
             "train_seconds": round(progress.train_seconds, 3),
             "pairs_per_s": progress.pairs_seen / max(progress.train_seconds, 1e-9),
-            "step_seconds_median": float(np.median(self.step_seconds)) if self.step_seconds else None,
+            "step_seconds_median": float(np.median(step_seconds)) if step_seconds else None,
+            "graph_replays": 0 if self.graphed is None else self.graphed.replays,
             "device": self.dist.device,
             "precision": "bf16" if self.use_bf16 else "fp32",
             "world_size": self.dist.world_size,

@@ -1,4 +1,5 @@
-"""Training loop: learning, determinism, example weights, budgets, early stopping, losses."""
+"""Training loop: learning, determinism, example weights, budgets, early stopping, losses, and
+CUDA-graph steps (what they change about a batch, inert off CUDA, on a GPU train like eager steps)."""
 
 import math
 
@@ -7,9 +8,11 @@ import pytest
 import torch
 
 from shoprank.core.errors import ConfigError, SchemaError
+from shoprank.core.graphed_step import GRAPH_WIDTH_MULTIPLE, graph_safe_attention_mask
 from shoprank.core.losses import listwise_loss, pairwise_loss, pointwise_loss
 from shoprank.core.text import product_text
 from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.train_data import collate, tokenize_examples
 from shoprank.core.training import TrainConfig, train
 
 
@@ -131,6 +134,25 @@ def test_pointwise_and_pairwise_losses():
     assert math.isclose(float(pairwise_loss(logits, labels, ones, groups)), float(expected), rel_tol=1e-6)
     # Ranking the relevant item lower costs more.
     assert float(pairwise_loss(-logits, labels, ones, groups)) > float(expected)
+
+
+def test_list_losses_take_a_slot_count_and_give_nothing_to_learn_from_flat_lists():
+    logits = torch.tensor([0.3, -1.2, 2.0, 0.1, 0.7], requires_grad=True)
+    labels = torch.tensor([3.0, 0.0, 1.0, 2.0, 0.0])
+    weights = torch.tensor([1.0, 0.5, 1.5, 1.0, 1.0])
+    groups = torch.tensor([0, 0, 1, 1, 1])
+    read = listwise_loss(logits, labels, weights, groups)
+    (read_grad,) = torch.autograd.grad(read, logits)
+    # A slot count known on the host (here with two empty slots) gives the same loss and gradient.
+    given = listwise_loss(logits, labels, weights, groups, n_groups=4)
+    (given_grad,) = torch.autograd.grad(given, logits)
+    assert float(given) == float(read) and torch.equal(given_grad, read_grad)
+    # Lists whose items are all irrelevant (or tie) rank nothing: loss 0, gradient 0, no NaN.
+    for loss in (lambda x: listwise_loss(x, torch.zeros(5), weights, groups, n_groups=2),
+                 lambda x: pairwise_loss(x, torch.ones(5), weights, groups)):
+        value = loss(logits)
+        (grad,) = torch.autograd.grad(value, logits)
+        assert float(value) == 0.0 and torch.equal(grad, torch.zeros(5))
 
 
 @pytest.mark.gpu
@@ -277,3 +299,75 @@ def test_layer_lr_decay_keeps_lower_layers_close_to_the_pretrained_weights(tiny,
 def test_layer_lr_decay_outside_zero_to_one_is_a_clear_error():
     with pytest.raises(ConfigError, match=r"layer_lr_decay must be in \(0, 1\], got 0"):
         TrainConfig(layer_lr_decay=0)
+
+
+# ----------------------------------------------------------------------------- CUDA graphs
+
+
+def _examples(tiny):
+    from transformers import AutoTokenizer
+
+    pairs = toy_pairs()
+    pairs["query"] = pairs["query"] + np.where(np.arange(len(pairs)) % 3 == 0, " with a longer tail", "")
+    return tokenize_examples(pairs, AutoTokenizer.from_pretrained(tiny), max_length=32)
+
+
+def test_collate_rounds_the_width_up_and_masks_the_extra_columns(tiny):
+    examples = _examples(tiny)
+    rows = np.arange(30)[np.arange(30) % 3 != 0][:10]  # short rows only: a width that is not a multiple
+    plain = collate(examples, rows)
+    rounded = collate(examples, rows, width_multiple=GRAPH_WIDTH_MULTIPLE)
+    width = plain["input_ids"].shape[1]
+    assert width % GRAPH_WIDTH_MULTIPLE != 0  # else the test shows nothing
+    assert rounded["input_ids"].shape[1] == -(-width // GRAPH_WIDTH_MULTIPLE) * GRAPH_WIDTH_MULTIPLE
+    assert torch.equal(rounded["input_ids"][:, :width], plain["input_ids"])
+    assert torch.equal(rounded["attention_mask"].sum(1), plain["attention_mask"].sum(1))
+    for name in ("labels", "weights", "groups"):
+        assert torch.equal(rounded[name], plain[name])
+
+
+def test_graph_safe_mask_scores_like_the_usual_mask(tiny):
+    from transformers import AutoModelForSequenceClassification
+
+    batch = collate(_examples(tiny), np.arange(12), width_multiple=GRAPH_WIDTH_MULTIPLE)
+    assert (batch["attention_mask"] == 0).any()  # padded rows, so the mask matters
+    model = AutoModelForSequenceClassification.from_pretrained(tiny, num_labels=1).eval()
+    inputs = {k: batch[k] for k in ("input_ids", "token_type_ids")}
+    with torch.no_grad():
+        usual = model.bert(**inputs, attention_mask=batch["attention_mask"]).last_hidden_state[:, 0]
+        graph_safe = model.bert(**inputs, attention_mask=graph_safe_attention_mask(batch["attention_mask"]))
+        unmasked = model.bert(**inputs).last_hidden_state[:, 0]
+    torch.testing.assert_close(graph_safe.last_hidden_state[:, 0], usual, rtol=0, atol=1e-5)
+    assert not torch.allclose(unmasked, usual, atol=1e-2)  # the mask matters for these rows
+
+
+def test_cuda_graphs_on_cpu_is_a_clear_error():
+    with pytest.raises(ConfigError, match="cuda_graphs needs device 'cuda' or 'auto'.*got device 'cpu'"):
+        TrainConfig(cuda_graphs=True, device="cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback where no GPU exists")
+def test_cuda_graphs_without_a_gpu_trains_exactly_as_without(tiny, tmp_path, caplog):
+    plain = train(toy_pairs(), tmp_path / "a", config(tiny, seed=5))
+    with caplog.at_level("WARNING", logger="shoprank.core.training"):
+        asked = train(toy_pairs(), tmp_path / "b", config(tiny, seed=5, cuda_graphs=True))
+    assert asked["graph_replays"] == 0 and asked["device"] == "cpu"
+    assert asked["weights_sha256"] == plain["weights_sha256"]
+    assert "graphs need a single CUDA process" in caplog.text
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("loss", ["pointwise", "listwise"])
+def test_gpu_graph_replays_train_like_eager_steps(tiny, tmp_path, loss):
+    pairs = toy_pairs(n_queries=60, validation_queries=6)
+    common = dict(device="cuda", seed=3, loss=loss, epochs=3)
+    eager = train(pairs, tmp_path / "eager", config(tiny, **common))
+    graphed = train(pairs, tmp_path / "graphed", config(tiny, **common, cuda_graphs=True))
+    again = train(pairs, tmp_path / "again", config(tiny, **common, cuda_graphs=True))
+    assert graphed["steps"] == eager["steps"]
+    assert graphed["graph_replays"] > graphed["steps"] // 2  # most batches share a few shapes
+    assert graphed["weights_sha256"] == again["weights_sha256"]  # same seed, same result
+    # Same learning: padding columns and the attention kernel differ, so not bit for bit.
+    np.testing.assert_allclose(graphed["epoch_losses"], eager["epoch_losses"], rtol=0.05)
+    assert abs(graphed["validation_ndcg@10"] - eager["validation_ndcg@10"]) < 0.05
