@@ -7,6 +7,8 @@
    (fp32, no length grouping) on inputs padded to max_length=128. Same model (the packaged
    all-MiniLM-L6-v2 with a new 1-logit head), same pairs, same batch size, same truncation
    length, each in its own process (clean peak memory), on CPU and on GPU when one is present.
+   On a GPU, step times come from CUDA events for every runner, so no runner waits on the GPU
+   after each step; there, ours also runs with cuda_graphs (ours_graphs).
 2. Quality: NDCG@10 on the sample's validation and test splits of the model fine-tuned with
    the default TrainConfig vs BM25 vs the zero-shot encoder (cosine) vs the MS MARCO
    cross-encoder, plus the wall-clock minutes of that training run.
@@ -31,6 +33,7 @@ import numpy as np
 
 BATCH_SIZE = 32
 RUNNERS = ("ours", "ours_fp32", "hf")  # ours_fp32: our step without bf16 autocast, to show where the gain comes from
+GPU_RUNNERS = RUNNERS + ("ours_graphs",)  # ours with each batch shape's forward+backward replayed as a CUDA graph
 SCORERS = ("finetuned", "bm25", "zeroshot", "msmarco", "oracle")
 MAX_LENGTH = 128
 BASELINE = ("transformers Trainer, default TrainingArguments (fp32, lr 5e-5, no length grouping), "
@@ -64,7 +67,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(kind: str, device: str, pairs_file: str, steps: int, threads: int) -> dict:
+def worker(kind: str, device: str, pairs_file: str, steps: int, threads: int, batch_size: int) -> dict:
     """One throughput measurement in this process; returns pairs/s, step median and memory."""
     import pandas as pd
     import torch
@@ -75,30 +78,32 @@ def worker(kind: str, device: str, pairs_file: str, steps: int, threads: int) ->
         torch.cuda.reset_peak_memory_stats()
     rss_before = _rss_mb()
     if kind == "hf":
-        out = _worker_hf(frame, device, steps)
+        out = _worker_hf(frame, device, steps, batch_size)
     else:
-        out = _worker_ours(frame, device, steps, precision="fp32" if kind == "ours_fp32" else "auto")
+        out = _worker_ours(frame, device, steps, batch_size, precision="fp32" if kind == "ours_fp32" else "auto",
+                           cuda_graphs=kind == "ours_graphs")
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     out["rss_growth_mb"] = round(_peak_rss_mb() - rss_before, 1)
     if device == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    out["pairs_per_s"] = BATCH_SIZE / out["step_seconds_median"]
+    out["pairs_per_s"] = batch_size / out["step_seconds_median"]
     return out
 
 
-def _worker_ours(frame, device: str, steps: int, precision: str) -> dict:
+def _worker_ours(frame, device: str, steps: int, batch_size: int, precision: str, cuda_graphs: bool) -> dict:
     from shoprank.core.training import TrainConfig, train
 
-    # Pointwise so every batch holds exactly BATCH_SIZE pairs, as the baseline's do.
-    config = TrainConfig(loss="pointwise", batch_size=BATCH_SIZE, max_length=MAX_LENGTH, epochs=1, max_steps=steps,
-                         checkpoint_every=0, patience=0, device=device, precision=precision, log_every=10**6)
+    # Pointwise so every batch holds exactly batch_size pairs, as the baseline's do.
+    config = TrainConfig(loss="pointwise", batch_size=batch_size, max_length=MAX_LENGTH, epochs=1, max_steps=steps,
+                         checkpoint_every=0, patience=0, device=device, precision=precision, log_every=10**6,
+                         cuda_graphs=cuda_graphs)
     with tempfile.TemporaryDirectory() as tmp:
         result = train(frame.assign(split="train"), Path(tmp) / "m", config)
     return {"step_seconds_median": result["step_seconds_median"], "steps": result["steps"],
-            "precision": result["precision"]}
+            "precision": result["precision"], "graph_replays": result["graph_replays"]}
 
 
-def _worker_hf(frame, device: str, steps: int) -> dict:
+def _worker_hf(frame, device: str, steps: int, batch_size: int) -> dict:
     import torch
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainerCallback,
                               TrainingArguments)
@@ -124,26 +129,36 @@ def _worker_hf(frame, device: str, steps: int) -> dict:
             return item
 
     class StepTimer(TrainerCallback):
+        """Time between step ends: on CUDA from events, so the Trainer never waits on the GPU for us."""
+
         def __init__(self):
             self.ends = []
 
         def on_step_end(self, args, state, control, **kwargs):
             if device == "cuda":
-                torch.cuda.synchronize()
-            self.ends.append(time.perf_counter())
+                self.ends.append(torch.cuda.Event(enable_timing=True))
+                self.ends[-1].record()
+            else:
+                self.ends.append(time.perf_counter())
+
+        def intervals(self) -> np.ndarray:
+            if device != "cuda":
+                return np.diff(self.ends)
+            self.ends[-1].synchronize()
+            return np.array([a.elapsed_time(b) / 1000 for a, b in zip(self.ends, self.ends[1:])])
 
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=BATCH_SIZE, max_steps=steps,
+        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=batch_size, max_steps=steps,
                                  report_to="none", use_cpu=device == "cpu", disable_tqdm=True)
         Trainer(model=model, args=args, train_dataset=PairsDataset(), callbacks=[timer]).train()
-    intervals = np.diff(timer.ends)
+    intervals = timer.intervals()
     return {"step_seconds_median": float(np.median(intervals)), "steps": len(timer.ends), "precision": "fp32"}
 
 
-def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int) -> dict:
+def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int, batch_size: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--device", device, "--pairs-file", pairs_file,
-           "--steps", str(steps), "--threads", str(threads)]
+           "--steps", str(steps), "--threads", str(threads), "--batch-size", str(batch_size)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker on {device} failed:\n{proc.stderr[-3000:]}")
@@ -201,13 +216,15 @@ def main() -> None:
                         help="injected label noise of the sample (default 0.0, the sample's and `shoprank run`'s)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
     parser.add_argument("--train-json", default="{}", help='TrainConfig overrides for the quality run, e.g. \'{"epochs": 2}\'')
-    parser.add_argument("--worker", choices=RUNNERS, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                        help=f"pairs per step for every runner in the throughput part (default {BATCH_SIZE})")
+    parser.add_argument("--worker", choices=GPU_RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--pairs-file", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.device, args.pairs_file, args.steps, args.threads)))
+        print(json.dumps(worker(args.worker, args.device, args.pairs_file, args.steps, args.threads, args.batch_size)))
         return
 
     import torch
@@ -219,17 +236,18 @@ def main() -> None:
     print(f"sample: {len(pairs)} pairs, {pairs['query_id'].nunique()} queries, label_noise={args.label_noise}; "
           f"threads={args.threads}; devices={devices}")
     print(f"baseline: {BASELINE}")
-    print(f"ours: shoprank.core.training step (pointwise here, same batch {BATCH_SIZE}, truncation {MAX_LENGTH}), "
-          "dynamic padding, length-grouped batches, bf16 autocast where native")
+    print(f"ours: shoprank.core.training step (pointwise here, same batch {args.batch_size}, truncation "
+          f"{MAX_LENGTH}), dynamic padding, length-grouped batches, bf16 autocast where native")
 
     throughput = {}
+    train_pairs = pairs[pairs["split"] == "train"].drop(columns="clean_label")
     with tempfile.TemporaryDirectory() as tmp:
         pairs_file = str(Path(tmp) / "pairs.parquet")
         for device in devices:
-            steps = (6 if args.quick else 16) * (5 if device == "cuda" else 1)
-            pairs[pairs["split"] == "train"].drop(columns="clean_label").head(steps * BATCH_SIZE).to_parquet(pairs_file)
-            throughput[device] = {kind: run_worker(kind, device, pairs_file, steps, args.threads)
-                                  for kind in RUNNERS}
+            steps = min((6 if args.quick else 16) * (5 if device == "cuda" else 1), len(train_pairs) // args.batch_size)
+            train_pairs.head(steps * args.batch_size).to_parquet(pairs_file)
+            throughput[device] = {kind: run_worker(kind, device, pairs_file, steps, args.threads, args.batch_size)
+                                  for kind in (GPU_RUNNERS if device == "cuda" else RUNNERS)}
 
     print(f"\n{'device':<6} {'runner':<12} {'pairs/s':>9} {'step s (median)':>16} {'peak RSS MB':>12} "
           f"{'peak GPU MB':>12} {'precision':>9}")
@@ -239,6 +257,10 @@ def main() -> None:
                   f"{run['peak_rss_mb']:>12.0f} {run.get('peak_gpu_mb', float('nan')):>12.0f} {run['precision']:>9}")
         print(f"{device:<6} ratio ours / hf_trainer: {runs['ours']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
               f"(fp32 only: {runs['ours_fp32']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x)")
+        if "ours_graphs" in runs:
+            print(f"{device:<6} ratio ours_graphs / hf_trainer: "
+                  f"{runs['ours_graphs']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
+                  f"({runs['ours_graphs']['graph_replays']} of {runs['ours_graphs']['steps']} steps replayed)")
 
     overrides = json.loads(args.train_json)
     q = quality(pairs, args.quick, overrides)
@@ -260,6 +282,7 @@ def main() -> None:
         "pairs_per_s_hf_trainer": round(throughput[primary]["hf"]["pairs_per_s"], 2),
         "pairs_per_s_ours_fp32": round(throughput[primary]["ours_fp32"]["pairs_per_s"], 2),
         "speedup": round(throughput[primary]["ours"]["pairs_per_s"] / throughput[primary]["hf"]["pairs_per_s"], 3),
+        "batch_size": args.batch_size,
         "peak_rss_mb_ours": throughput["cpu"]["ours"]["peak_rss_mb"],
         "peak_rss_mb_hf_trainer": throughput["cpu"]["hf"]["peak_rss_mb"],
         "ndcg10_finetuned": round(test["finetuned"], 4),
@@ -279,6 +302,10 @@ def main() -> None:
         summary["cpu_pairs_per_s_hf_trainer"] = round(throughput["cpu"]["hf"]["pairs_per_s"], 2)
         summary["peak_gpu_mb_ours"] = throughput["cuda"]["ours"]["peak_gpu_mb"]
         summary["peak_gpu_mb_hf_trainer"] = throughput["cuda"]["hf"]["peak_gpu_mb"]
+        graphs = throughput["cuda"]["ours_graphs"]
+        summary["pairs_per_s_ours_graphs"] = round(graphs["pairs_per_s"], 2)
+        summary["speedup_graphs"] = round(graphs["pairs_per_s"] / throughput["cuda"]["hf"]["pairs_per_s"], 3)
+        summary["peak_gpu_mb_ours_graphs"] = graphs["peak_gpu_mb"]
     print(json.dumps(summary))
 
 
