@@ -32,6 +32,7 @@ VARIANTS = {
     "lr3e-4_2ep": {"lr": 3e-4, "epochs": 2},
     "pointwise": {"loss": "pointwise"},
     "no_price_verdicts": {"price_verdicts": False},
+    "no_spelling_notes": {"spelling_notes": False},
     "max_length96": {"max_length": 96},
     "lr5e-4": {"lr": 5e-4},
 }

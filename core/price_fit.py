@@ -35,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .edit_distance import edit_distance
 from .errors import ConfigError
 from .text import CATEGORY_FIELD, PRICE_FIELD
 
@@ -95,19 +96,7 @@ def _limit_word(word: str) -> str:
     lowered = word.lower()
     if len(lowered) < 4 or not lowered.isalpha() or lowered in _TYPO_TOLERANT_WORDS:
         return word
-    return next((w for w in _TYPO_TOLERANT_WORDS if _one_edit_apart(lowered, w)), word)
-
-
-def _one_edit_apart(a: str, b: str) -> bool:
-    """True when one insertion, deletion, substitution or swap of neighbours turns a into b."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:] or (a[i + 2:] == b[i + 2:] and a[i:i + 2] == b[i:i + 2][::-1])
-    return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
+    return next((w for w in _TYPO_TOLERANT_WORDS if edit_distance(lowered, w, 1) <= 1), word)
 
 
 def _amounts(groups: Sequence[str | None]) -> list[float]:

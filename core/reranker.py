@@ -7,12 +7,14 @@ A model artifact directory holds:
     manifest.json     sha256 of every file, training config, data fingerprint, metrics
 `Reranker.load` also takes a bare HF directory. Both classes score (query, text) pairs with the
 same tokenisation (pair encoding, longest-first truncation to the length the model was trained
-with, which training stores as the tokenizer's model_max_length) and, for models trained with
-them (a version in hf/config.json), the same price verdicts in the product text (core/price_fit.py).
+with, which training stores as the tokenizer's model_max_length) and the pair format the model
+was trained with (versions in hf/config.json): price verdicts in the product text
+(core/price_fit.py) and spelling notes in the query (core/query_spelling.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -22,7 +24,8 @@ import numpy as np
 
 from .errors import ConfigError
 from .precision import forward_context
-from .price_fit import with_price_verdicts
+from .price_fit import PRICE_VERDICT_VERSION, with_price_verdicts
+from .query_spelling import SPELLING_NOTES_VERSION, with_spelling_notes
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,10 @@ ONNX_INT8_FILE = "model.int8.onnx"
 MANIFEST_FILE = "manifest.json"
 # BERT-style position tables end at 512; tokenizers without a limit report ~1e30.
 MAX_POSITIONS = 512
-# Key in the HF config.json: the price verdict version the model was trained with (core/price_fit.py).
-# Models saved before price verdicts existed lack it and read plain texts; true means version 1.
+# Keys in the HF config.json: the pair format versions the model was trained with. Models saved
+# before a key existed lack it and read pairs without that addition; a stored true means version 1.
 PRICE_VERDICTS_KEY = "shoprank_price_verdicts"
+SPELLING_NOTES_KEY = "shoprank_spelling_notes"
 
 
 def hf_model_dir(model_dir: str | Path) -> Path:
@@ -65,13 +69,38 @@ def trained_max_length(hf_dir: str | Path) -> int:
     return int(min(value, MAX_POSITIONS))
 
 
-def price_verdict_version(hf_dir: str | Path) -> int:
-    """The price verdicts (core/price_fit.py) in the product texts the model was trained on; 0 for none."""
-    value = _stored_setting(hf_dir, "config.json", PRICE_VERDICTS_KEY)
+@dataclasses.dataclass(frozen=True)
+class PairFormat:
+    """What a model reads beyond the raw (query, product text): the versions of the additions."""
+
+    price_verdicts: int = 0   # core/price_fit.py: verdicts after the product's price
+    spelling_notes: int = 0   # core/query_spelling.py: nearest candidate words after misspelt query words
+
+    @classmethod
+    def latest(cls) -> "PairFormat":
+        """What training writes now."""
+        return cls(PRICE_VERDICT_VERSION, SPELLING_NOTES_VERSION)
+
+    @classmethod
+    def stored(cls, hf_dir: str | Path) -> "PairFormat":
+        """The format in the HF directory's config.json; 0 for each key it lacks."""
+        return cls(**{field: _stored_version(hf_dir, key) for field, key in _FORMAT_KEYS.items()})
+
+    def store(self, model_config) -> None:
+        """Write the versions into an HF model config (saved as config.json)."""
+        for field, key in _FORMAT_KEYS.items():
+            setattr(model_config, key, getattr(self, field))
+
+
+_FORMAT_KEYS = {"price_verdicts": PRICE_VERDICTS_KEY, "spelling_notes": SPELLING_NOTES_KEY}
+
+
+def _stored_version(hf_dir: str | Path, key: str) -> int:
+    value = _stored_setting(hf_dir, "config.json", key)
     if value is None:
         return 0
     if not isinstance(value, (bool, int)):
-        raise ConfigError(f"expected {PRICE_VERDICTS_KEY} in {Path(hf_dir) / 'config.json'} to be a version "
+        raise ConfigError(f"expected {key} in {Path(hf_dir) / 'config.json'} to be a version "
                           f"number or true/false, got {value!r}")
     return int(value)
 
@@ -83,30 +112,30 @@ def _pad_token(hf_dir: Path) -> str:
     return token or "[PAD]"
 
 
-def pair_texts(queries: Sequence[str], texts: Sequence[str], price_verdicts: int) -> list[str]:
-    """The product side of each pair as the model reads it: with the price verdicts it was trained on.
+def pair_inputs(queries: Sequence[str], texts: Sequence[str], pair_format: PairFormat) -> tuple[list[str], list[str]]:
+    """Both sides of each pair as the model reads them: in the format it was trained with.
 
-    All candidates of a query must come in one call: a "cheap" verdict compares them.
+    All candidates of a query must come in one call: a "cheap" verdict compares them, and a
+    spelling note is drawn from their words.
     """
     if len(queries) != len(texts):
         raise ConfigError(f"queries and texts must have the same length, got {len(queries)} and {len(texts)}")
-    return with_price_verdicts(queries, texts, price_verdicts)
+    return (with_spelling_notes(queries, texts, pair_format.spelling_notes),
+            with_price_verdicts(queries, texts, pair_format.price_verdicts))
 
 
 def tokenize_pairs(tokenizer, queries: Sequence[str], texts: Sequence[str],
                    max_length: int = DEFAULT_MAX_LENGTH, return_tensors: str | None = None,
-                   padding: bool | str = False, price_verdicts: int = 0) -> dict:
+                   padding: bool | str = False, pair_format: PairFormat = PairFormat()) -> dict:
     """Encode (query, text) pairs as one sequence each: [CLS] query [SEP] text [SEP].
 
     Shared by training and inference so both see the same tokens. Without padding the result
     holds lists of ids of varying length (training pads per batch). Pass all of a query's candidates
-    together when price_verdicts is on (see pair_texts).
+    together unless pair_format is plain (see pair_inputs).
     """
-    return tokenizer(
-        [str(q) for q in queries], pair_texts(queries, texts, price_verdicts),
-        truncation="longest_first", max_length=max_length, padding=padding,
-        return_tensors=return_tensors,
-    )
+    queries, texts = pair_inputs(queries, texts, pair_format)
+    return tokenizer(queries, texts, truncation="longest_first", max_length=max_length, padding=padding,
+                     return_tensors=return_tensors)
 
 
 def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
@@ -117,12 +146,12 @@ def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
 class Reranker:
     """A cross-encoder (AutoModelForSequenceClassification, one logit) scored with torch."""
 
-    def __init__(self, model, tokenizer, max_length: int, device: str, price_verdicts: int = 0):
+    def __init__(self, model, tokenizer, max_length: int, device: str, pair_format: PairFormat = PairFormat()):
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.device = device
-        self.price_verdicts = price_verdicts
+        self.pair_format = pair_format
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, max_length: int | None = None) -> "Reranker":
@@ -134,14 +163,14 @@ class Reranker:
         tokenizer = AutoTokenizer.from_pretrained(hf_dir)
         model = AutoModelForSequenceClassification.from_pretrained(hf_dir, num_labels=1)
         model.eval().to(device)
-        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, price_verdict_version(hf_dir))
+        return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, PairFormat.stored(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
         query's candidates in one call."""
         import torch
 
-        texts = pair_texts(queries, texts, self.price_verdicts)  # before batching: verdicts compare candidates
+        queries, texts = pair_inputs(queries, texts, self.pair_format)  # before batching: both compare candidates
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         use_bf16 = self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
@@ -158,11 +187,11 @@ class Reranker:
 class OnnxReranker:
     """The same scores from model.onnx or model.int8.onnx with onnxruntime and tokenizers (no torch)."""
 
-    def __init__(self, session, tokenizer, max_length: int, price_verdicts: int = 0):
+    def __init__(self, session, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()):
         self.session = session
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.price_verdicts = price_verdicts
+        self.pair_format = pair_format
         self.input_names = {i.name for i in session.get_inputs()}
 
     @classmethod
@@ -187,12 +216,12 @@ class OnnxReranker:
         if threads:
             options.intra_op_num_threads = threads
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return cls(session, tokenizer, max_length, price_verdict_version(hf_dir))
+        return cls(session, tokenizer, max_length, PairFormat.stored(hf_dir))
 
     def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
         query's candidates in one call."""
-        texts = pair_texts(queries, texts, self.price_verdicts)
+        queries, texts = pair_inputs(queries, texts, self.pair_format)
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         for start in range(0, len(order), batch_size):

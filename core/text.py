@@ -7,9 +7,11 @@ from typing import Any, Mapping
 from .schema import parse_attributes
 
 DESCRIPTION_CHARS = 200
-# How product_text writes the price and the category; price_fit finds them by these.
+# How product_text writes these fields; price_fit and query_spelling find them by these.
 PRICE_FIELD = "price: $"
 CATEGORY_FIELD = "category: "
+BRAND_FIELD = "brand: "
+FIELD_SEPARATOR = " | "
 
 
 def product_text(product: Mapping[str, Any]) -> str:
@@ -19,7 +21,7 @@ def product_text(product: Mapping[str, Any]) -> str:
     """
     parts = [str(product["title"]).strip()]
     if _present(product.get("brand")):
-        parts.append(f"brand: {product['brand']}")
+        parts.append(f"{BRAND_FIELD}{product['brand']}")
     if _present(product.get("category")):
         parts.append(f"{CATEGORY_FIELD}{product['category']}")
     if _present(product.get("price")):
@@ -29,7 +31,7 @@ def product_text(product: Mapping[str, Any]) -> str:
         parts.append(", ".join(f"{k}: {v}" for k, v in sorted(attributes.items())))
     if _present(product.get("description")):
         parts.append(str(product["description"])[:DESCRIPTION_CHARS])
-    return " | ".join(parts)
+    return FIELD_SEPARATOR.join(parts)
 
 
 def _present(value: Any) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SchemaError
-from .reranker import tokenize_pairs
+from .reranker import PairFormat, tokenize_pairs
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,12 @@ class Examples:
         return np.fromiter((len(x) for x in self.ids), dtype=np.int64, count=len(self.ids))
 
 
-def tokenize_examples(frame, tokenizer, max_length: int, price_verdicts: int = 0) -> Examples:
-    """Tokenise a pairs frame (sorted by query_id, product_id) into Examples."""
+def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()) -> Examples:
+    """Tokenise a pairs frame (sorted by query_id, product_id) into Examples; all of a query's
+    candidates are in the frame, as pair_format needs."""
     frame = frame.sort_values(["query_id", "product_id"] if "product_id" in frame else ["query_id"], kind="stable")
     encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length,
-                             price_verdicts=price_verdicts)
+                             pair_format=pair_format)
     query_ids = frame["query_id"].astype(str).to_numpy()
     _, groups = np.unique(query_ids, return_inverse=True)
     weights = frame["weight"].to_numpy(np.float64) if "weight" in frame else np.ones(len(frame))

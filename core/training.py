@@ -29,8 +29,9 @@ from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
 from .precision import forward_context
 from .price_fit import PRICE_VERDICT_VERSION
+from .query_spelling import SPELLING_NOTES_VERSION
 from .query_typos import with_misspelt_queries
-from .reranker import PRICE_VERDICTS_KEY
+from .reranker import PairFormat
 from .seeding import seed_everything
 from .step_timer import StepTimer
 from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
@@ -67,6 +68,7 @@ class TrainConfig:
     max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)
     price_verdicts: bool = True      # "(over budget)", "(lowest-priced third of its category here)" etc. after the price
+    spelling_notes: bool = True      # "Ashhby mouse (ashby)": the candidates' nearest word after a misspelt query word
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
     max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step)
@@ -110,8 +112,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @property
-    def price_verdict_version(self) -> int:
-        return PRICE_VERDICT_VERSION if self.price_verdicts else 0
+    def pair_format(self) -> PairFormat:
+        """The latest version of each pair addition that is on (stored with the model)."""
+        return PairFormat(price_verdicts=PRICE_VERDICT_VERSION if self.price_verdicts else 0,
+                          spelling_notes=SPELLING_NOTES_VERSION if self.spelling_notes else 0)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -182,7 +186,7 @@ def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: _Dis
     run.loop()
     result = run.finish()
     if dist.is_main:
-        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.price_verdict_version)
+        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.pair_format)
         log.info("train: done after %d steps (%s), best validation ndcg@10 %s, %.1f s", result["steps"],
                  result["stop_reason"], result["validation_ndcg@10"], result["train_seconds"])
     return result
@@ -207,7 +211,7 @@ class _Run:
         self.pad_id = self.tokenizer.pad_token_id or 0
         train_frame, valid_frame = _training_rows(frame, config), frame[frame["split"] == "validation"]
         encode = functools.partial(tokenize_examples, tokenizer=self.tokenizer, max_length=config.max_length,
-                                   price_verdicts=config.price_verdict_version)
+                                   pair_format=config.pair_format)
         self.train_ex = encode(train_frame)
         # Each epoch sees its own seeded misspellings; without them every epoch shares train_ex.
         self.epoch_ex = [
@@ -549,12 +553,12 @@ def weights_sha256(model) -> str:
     return h.hexdigest()
 
 
-def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, price_verdicts: int) -> Path:
+def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, pair_format: PairFormat) -> Path:
     """HF directory with safetensors weights, a tokenizer that truncates at max_length, and in
-    config.json the price verdict version the model reads (so inference writes the same)."""
+    config.json the pair format the model reads (so inference writes the same)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    setattr(model.config, PRICE_VERDICTS_KEY, price_verdicts)
+    pair_format.store(model.config)
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.model_max_length = max_length
     tokenizer.save_pretrained(out_dir)
@@ -614,7 +618,7 @@ def _param_groups(model, weight_decay: float, lr: float, layer_lr_decay: float =
 
 def _run_key(config: TrainConfig, fingerprint: str, world_size: int) -> str:
     keyed = {k: v for k, v in config.to_dict().items() if k not in _UNKEYED_FIELDS}
-    keyed["price_verdicts"] = config.price_verdict_version  # which verdicts the texts carry, not just on/off
+    keyed.update(dataclasses.asdict(config.pair_format))  # which additions the pairs carry, not just on/off
     payload = json.dumps({"config": keyed, "data": fingerprint, "world_size": world_size}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 

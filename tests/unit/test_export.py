@@ -7,8 +7,8 @@ import pytest
 
 from shoprank.core.export import ManifestError, export_model_dir, verify_manifest
 from shoprank.core.metrics import rank_metrics
-from shoprank.core.price_fit import LIMIT_VERDICTS, PRICE_VERDICT_VERSION
-from shoprank.core.reranker import OnnxReranker, Reranker
+from shoprank.core.price_fit import LIMIT_VERDICTS
+from shoprank.core.reranker import OnnxReranker, PairFormat, Reranker, pair_inputs
 from shoprank.core.tiny_model import toy_pairs
 from shoprank.core.training import TrainConfig, train
 
@@ -33,24 +33,30 @@ def _score(ranker, frame):
 
 
 def test_onnx_fp32_matches_torch(model_dir, pairs):
-    # Half the queries name a price limit and a quarter ask for "cheap", so both runtimes must write
-    # the same price verdicts.
-    limited, cheap = pairs.index % 2 == 0, pairs.index % 4 == 1
-    query = pairs["query"].where(~limited, pairs["query"] + " under $20").where(~cheap, "cheap " + pairs["query"])
+    # Half the queries name a price limit, a quarter ask for "cheap" and a fifth misspell the colour
+    # ("redd"), so both runtimes must write the same price verdicts and spelling notes.
+    limited, cheap, misspelt = pairs.index % 2 == 0, pairs.index % 4 == 1, pairs.index % 5 == 2
+    query = (pairs["query"].where(~limited, pairs["query"] + " under $20").where(~cheap, "cheap " + pairs["query"])
+             .where(~misspelt, pairs["query"].str.replace(r"^(\w+)", lambda m: m.group(1) + m.group(1)[-1], regex=True)))
     frame = pairs.assign(query=query, product_text=pairs["product_text"] + " | category: Home > Room "
                          + (pairs.index % 3).astype(str) + " | price: $" + (pairs.index % 40).astype(str) + ".99")
     # 48 tokens rather than the trained 16, so the verdict after the price is not truncated away.
     torch_ranker, onnx_ranker = Reranker.load(model_dir, max_length=48), OnnxReranker.load(model_dir, max_length=48)
-    assert torch_ranker.price_verdicts == onnx_ranker.price_verdicts == PRICE_VERDICT_VERSION  # from config.json
+    assert torch_ranker.pair_format == onnx_ranker.pair_format == PairFormat.latest()  # from config.json
     torch_scores = _score(torch_ranker, frame)
     onnx_scores = _score(onnx_ranker, frame)
     assert torch_scores.dtype == onnx_scores.dtype == np.float32
     assert np.std(torch_scores) > 1e-3  # scores that actually vary
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4, rtol=0)
-    onnx_ranker.price_verdicts = LIMIT_VERDICTS
+    noted = np.array(pair_inputs(frame["query"], frame["product_text"], PairFormat(spelling_notes=1))[0]) != frame["query"]
+    assert noted[misspelt].sum() >= 3 and not noted[~misspelt].any()
+    onnx_ranker.pair_format = PairFormat(PairFormat.latest().price_verdicts, 0)
+    without_notes = _score(onnx_ranker, frame)
+    assert np.abs(without_notes - onnx_scores)[noted].min() > 1e-5  # the spelling notes were read
+    onnx_ranker.pair_format = PairFormat(LIMIT_VERDICTS, 0)
     limits_only = _score(onnx_ranker, frame)
-    assert np.abs(limits_only - onnx_scores)[cheap].max() > 1e-4  # the "cheap" verdicts were read
-    onnx_ranker.price_verdicts = 0
+    assert np.abs(limits_only - without_notes)[cheap].max() > 1e-4  # the "cheap" verdicts were read
+    onnx_ranker.pair_format = PairFormat()
     assert np.abs(_score(onnx_ranker, frame) - limits_only)[limited].max() > 1e-4  # the limit verdicts were read
 
 

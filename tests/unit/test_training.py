@@ -212,15 +212,16 @@ def price_pairs(n_queries: int = 32):
 def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     import json
 
-    from shoprank.core.price_fit import LIMIT_VERDICTS, PRICE_VERDICT_VERSION
-    from shoprank.core.reranker import PRICE_VERDICTS_KEY, Reranker, price_verdict_version
+    from shoprank.core.price_fit import LIMIT_VERDICTS
+    from shoprank.core.reranker import PRICE_VERDICTS_KEY, SPELLING_NOTES_KEY, PairFormat, Reranker
 
-    assert price_verdict_version(tiny_model_dir(tmp_path / "plain")) == 0  # saved without the key: plain texts
+    assert PairFormat.stored(tiny_model_dir(tmp_path / "plain")) == PairFormat()  # saved without the keys: plain pairs
     cfg = dict(max_length=32, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
                patience=0)
     result = train(price_pairs(), tmp_path / "on", TrainConfig(**cfg))
     config_path = tmp_path / "on" / "config.json"
-    assert json.loads(config_path.read_text())[PRICE_VERDICTS_KEY] == PRICE_VERDICT_VERSION
+    stored = json.loads(config_path.read_text())
+    assert PairFormat(stored[PRICE_VERDICTS_KEY], stored[SPELLING_NOTES_KEY]) == PairFormat.latest()
     assert result["validation_ndcg@10"] > 0.99
     # The model ranks by the verdict: one product, two limits, the one it fits scores higher.
     ranker = Reranker.load(tmp_path / "on")
@@ -236,14 +237,13 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
                                   [_priced_text(noun, scale * f) for f in (0.6, 1.0, 1.6)])
             assert scores[0] > scores[2], (noun, scale, scores)
     # Models saved when the key was true/false read limit verdicts only; a value of another kind is refused.
-    stored = json.loads(config_path.read_text())
     config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: True}))
-    assert Reranker.load(tmp_path / "on").price_verdicts == LIMIT_VERDICTS
+    assert Reranker.load(tmp_path / "on").pair_format.price_verdicts == LIMIT_VERDICTS
     config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: "yes"}))
     with pytest.raises(ConfigError, match=f"{PRICE_VERDICTS_KEY}.*got 'yes'"):
-        price_verdict_version(tmp_path / "on")
-    train(price_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, **{**cfg, "epochs": 1}))
-    assert Reranker.load(tmp_path / "off").price_verdicts == 0
+        PairFormat.stored(tmp_path / "on")
+    train(price_pairs(), tmp_path / "off", TrainConfig(price_verdicts=False, spelling_notes=False, **{**cfg, "epochs": 1}))
+    assert Reranker.load(tmp_path / "off").pair_format == PairFormat()
 
 
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):

@@ -1,0 +1,84 @@
+"""Spelling notes: a query word no candidate contains, but one of them nearly does, is followed
+by the candidate's word.
+
+Shoppers misspell brands and nouns ("Ashhby mouse", "nylon backack"). A cross-encoder reads a
+misspelt word as unrelated word pieces, so the product that matches it exactly is ranked like
+one that does not. Before a pair is encoded, each query word of 4 or more letters that appears
+in none of its candidates' titles, brands or categories is compared with the words there; the
+nearest within 1 edit (2 for words of 8 or more letters; an edit inserts, deletes or changes a
+letter, or swaps two neighbours) is added in brackets: "Ashhby mouse (ashby)". The query itself
+is kept, so a wrong guess costs little, and the model learns how far to trust the note.
+
+The words come from the query's own candidates, which a KServe request carries, so serving needs
+nothing more than training had; all of a query's candidates must be in the same call.
+
+Versions, stored with a model so it is always scored as it was trained:
+    0  none (queries as typed)
+    1  notes as above
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from typing import Sequence
+
+from .edit_distance import edit_distance
+from .errors import ConfigError
+from .text import BRAND_FIELD, CATEGORY_FIELD, FIELD_SEPARATOR
+
+SPELLING_NOTES_VERSION = 1  # what training writes now
+MIN_WORD_LENGTH = 4  # shorter query words are left alone: one edit away from too many others
+MIN_CANDIDATE_WORD_LENGTH = 3
+LONG_WORD_LENGTH = 8  # from this length a word may be two edits from what was meant
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def allowed_edits(word: str) -> int:
+    return 2 if len(word) >= LONG_WORD_LENGTH else 1
+
+
+def candidate_words(text: str) -> set[str]:
+    """Lower-cased words of a product text's title, brand and category (not its description,
+    whose many words would offer wrong corrections)."""
+    parts = text.split(FIELD_SEPARATOR)
+    named = [p.split(": ", 1)[1] for p in parts[1:] if p.startswith((BRAND_FIELD, CATEGORY_FIELD))]
+    return {w.lower() for part in [parts[0], *named] for w in _WORD.findall(part)}
+
+
+def spelling_fixes(query: str, candidate_texts: Sequence[str]) -> list[str]:
+    """The candidates' words that the query's unmatched words are nearest to, in query order.
+
+    Ties go to fewer edits, then a word with the same first letter, then the word in more candidates.
+    """
+    counts = collections.Counter(w for text in candidate_texts for w in candidate_words(text))
+    fixes: list[str] = []
+    for word in _WORD.findall(query):
+        lowered = word.lower()
+        if len(lowered) < MIN_WORD_LENGTH or lowered in counts:
+            continue
+        limit = allowed_edits(lowered)
+        nearest = min(((edit_distance(lowered, w, limit), w[0] != lowered[0], -n, w)
+                       for w, n in counts.items() if len(w) >= MIN_CANDIDATE_WORD_LENGTH), default=None)
+        if nearest is not None and nearest[0] <= limit and nearest[-1] not in fixes:
+            fixes.append(nearest[-1])
+    return fixes
+
+
+def with_spelling_notes(queries: Sequence[str], texts: Sequence[str],
+                        version: int = SPELLING_NOTES_VERSION) -> list[str]:
+    """Each row's query with the spelling notes of `version`, from the candidates it shares the call with."""
+    if not 0 <= version <= SPELLING_NOTES_VERSION:
+        raise ConfigError(f"expected a spelling notes version from 0 to {SPELLING_NOTES_VERSION}, got {version}; "
+                          "a model saved by a newer shoprank needs that version to score")
+    queries = [str(q) for q in queries]
+    if version == 0:
+        return queries
+    candidates: dict[str, list[str]] = {}
+    for query, text in zip(queries, texts):
+        candidates.setdefault(query, []).append(str(text))
+    noted = {}
+    for query, texts_of_query in candidates.items():
+        fixes = spelling_fixes(query, texts_of_query)
+        noted[query] = f"{query} ({' '.join(fixes)})" if fixes else query
+    return [noted[q] for q in queries]

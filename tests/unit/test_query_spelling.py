@@ -1,0 +1,77 @@
+"""Spelling notes: which query words get one, from which candidate words, and per query."""
+
+import pytest
+
+from shoprank.core.edit_distance import edit_distance
+from shoprank.core.errors import ConfigError
+from shoprank.core.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, spelling_fixes,
+                                          with_spelling_notes)
+from shoprank.core.text import product_text
+
+
+def _text(title: str, brand: str = "Ashby", category: str = "Electronics > Mice",
+          description: str = "A quiet wireless mouse for travel.") -> str:
+    return product_text({"title": title, "brand": brand, "category": category, "price": 20.0,
+                         "description": description})
+
+
+CANDIDATES = [_text("Ashby wireless mouse"), _text("Nimbus ergonomic mouse", brand="Nimbus"),
+              _text("Aurelo nylon backpack", brand="Aurelo", category="Bags > Backpacks",
+                    description="Padded straps and a laptop sleeve.")]
+
+
+@pytest.mark.parametrize("a, b, distance", [
+    ("watch", "watch", 0), ("wtach", "watch", 1), ("backack", "backpack", 1), ("runniing", "running", 1),
+    ("pnik", "pink", 1), ("ashhby", "ashby", 1), ("aluminim", "aluminum", 1), ("ergonmoik", "ergonomic", 2),
+    ("mouse", "house", 1), ("mouse", "laptop", 3),
+])
+def test_edit_distance_counts_typing_slips(a, b, distance):
+    assert edit_distance(a, b, limit=2) == min(distance, 3)
+    assert edit_distance(b, a, limit=2) == min(distance, 3)
+
+
+def test_candidate_words_are_title_brand_and_category_only():
+    words = candidate_words(CANDIDATES[2])
+    assert {"aurelo", "nylon", "backpack", "bags", "backpacks"} <= words
+    assert not words & {"padded", "laptop", "price"}  # description and price are not offered
+
+
+@pytest.mark.parametrize("query, fixes", [
+    ("Ashhby mouse", ["ashby"]),            # a doubled letter in a brand
+    ("Aurelo nylon backack", ["backpack"]),  # a dropped letter in a noun
+    ("Nimbsu ergonomic mouse", ["nimbus"]),  # two letters swapped
+    ("wireles mosue", ["wireless", "mouse"]),  # every unmatched word, in query order
+    ("Ashby mouse", []),                     # every word is in a candidate
+    ("Ashby mic", []),                       # shorter than 4 letters: left alone (though "mice" is near)
+    ("Ashby trackpad", []),                  # nothing within one edit
+    ("Ashby padded mouse", []),              # "padded" is only in a description
+])
+def test_spelling_fixes(query, fixes):
+    assert spelling_fixes(query, CANDIDATES) == fixes
+
+
+def test_long_words_may_be_two_edits_away_and_ties_prefer_the_first_letter_then_more_candidates():
+    assert spelling_fixes("ergonmoik mouse", CANDIDATES) == ["ergonomic"]  # 9 letters: 2 edits allowed
+    assert spelling_fixes("wirlss mouse", CANDIDATES) == []  # 6 letters, 2 edits from "wireless": too far
+    candidates = [_text("Rose lamp", brand="Lumen"), _text("Rose vase", brand="Lumen"),
+                  _text("Nose clip", brand="Lumen"), _text("Bore gauge", brand="Lumen")]
+    assert spelling_fixes("bose lamp", candidates) == ["bore"]  # same first letter beats more candidates
+    assert spelling_fixes("cose lamp", candidates) == ["rose"]  # in two candidates, "nose" in one
+
+
+def test_notes_keep_the_query_and_come_from_that_query_s_candidates_only():
+    queries = ["Ashhby mouse"] * 2 + ["Aurelo backack"]
+    texts = [CANDIDATES[0], CANDIDATES[1], CANDIDATES[2]]
+    assert with_spelling_notes(queries, texts) == ["Ashhby mouse (ashby)"] * 2 + ["Aurelo backack (backpack)"]
+    # The first query's candidates alone carry no "backpack": no note for a query that has none.
+    assert with_spelling_notes(["Aurelo backack"] * 2, texts[:2]) == ["Aurelo backack"] * 2
+    # Candidate order does not matter.
+    assert with_spelling_notes(queries[::-1], texts[::-1]) == with_spelling_notes(queries, texts)[::-1]
+
+
+def test_versions():
+    queries, texts = ["Ashhby mouse", "Ashhby mouse"], CANDIDATES[:2]
+    assert with_spelling_notes(queries, texts, 0) == queries
+    assert with_spelling_notes(queries, texts, SPELLING_NOTES_VERSION) == ["Ashhby mouse (ashby)"] * 2
+    with pytest.raises(ConfigError, match=f"spelling notes version from 0 to {SPELLING_NOTES_VERSION}, got 9"):
+        with_spelling_notes(queries, texts, 9)
