@@ -21,8 +21,8 @@ def ranking_loss(name: str, logits, labels, weights, groups, max_label: int = 3,
     (rows sharing a slot are ranked against each other by the list losses); n_groups: more than
     the largest slot, or None to read it from groups (which waits for the device).
 
-    No loss reads a value back from the device when n_groups is given, so a GPU step never
-    waits on the host and the whole computation can be captured in a CUDA graph."""
+    No loss reads a value back from the device when n_groups is given, so the host never waits
+    for the GPU and the whole computation can be captured in a CUDA graph."""
     if name == "pointwise":
         return pointwise_loss(logits, labels, weights, max_label)
     if name == "listwise":

@@ -34,6 +34,10 @@ class StepTimer:
             ended = torch.cuda.Event(enable_timing=True)
             ended.record()
             self._pending.append((self._started, ended))
+            # Read the steps the GPU has finished (without waiting), so a long run holds few events.
+            while self._pending and self._pending[0][1].query():
+                start, end = self._pending.pop(0)
+                self._done.append(start.elapsed_time(end) / 1000)
         else:
             self._done.append(time.perf_counter() - self._started)
 
