@@ -31,7 +31,7 @@ SPELLING_NOTES_VERSION = 1  # what training writes now
 MIN_WORD_LENGTH = 4  # shorter query words are left alone: one edit away from too many others
 MIN_CANDIDATE_WORD_LENGTH = 3
 LONG_WORD_LENGTH = 8  # from this length a word may be two edits from what was meant
-_WORD = re.compile(r"[A-Za-z]+")
+_WORD = re.compile(r"[^\W\d_]+")  # runs of letters, accented ones too ("Müller", "crème")
 
 
 def allowed_edits(word: str) -> int:

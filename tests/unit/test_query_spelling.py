@@ -59,6 +59,13 @@ def test_long_words_may_be_two_edits_away_and_ties_prefer_the_first_letter_then_
     assert spelling_fixes("cose lamp", candidates) == ["rose"]  # in two candidates, "nose" in one
 
 
+def test_accented_words_stay_whole():
+    candidates = [_text("Müller Kaffeemaschine", brand="Müller", category="Küche > Kaffee")]
+    assert candidate_words(candidates[0]) >= {"müller", "kaffeemaschine", "küche"}
+    assert spelling_fixes("Müler kaffeemashine", candidates) == ["müller", "kaffeemaschine"]
+    assert spelling_fixes("crème brûlée", [_text("Crème brûlée torch", brand="Flambé")]) == []
+
+
 def test_notes_keep_the_query_and_come_from_that_query_s_candidates_only():
     queries = ["Ashhby mouse"] * 2 + ["Aurelo backack"]
     texts = [CANDIDATES[0], CANDIDATES[1], CANDIDATES[2]]
