@@ -246,6 +246,52 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     assert Reranker.load(tmp_path / "off").pair_format == PairFormat()
 
 
+TOY_BRANDS = ("Ashby", "Brandt", "Corvale", "Dunmore", "Elkins", "Fairlow", "Garrick", "Holloway")
+
+
+def misspelt_brand_pairs(n_queries: int, seed: int, validation_queries: int = 0):
+    """Queries "<brand with one typo> <noun>"; candidates the same noun from six brands, the
+    query's brand Exact (3), the others Complement (1): only the brand tells them apart."""
+    import pandas as pd
+
+    from shoprank.core.query_typos import misspell
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for q in range(n_queries):
+        brand, noun = TOY_BRANDS[q % len(TOY_BRANDS)], ("mug", "lamp", "bag")[q % 3]
+        query = f"{misspell(brand, rng)} {noun}"
+        others = [b for b in TOY_BRANDS if b != brand]
+        for c, candidate in enumerate([brand, *rng.choice(others, 5, replace=False)]):
+            rows.append({"query_id": f"q{q:03d}", "query": query, "product_id": f"p{q}-{c}",
+                         "product_text": product_text({"title": noun, "brand": candidate, "category": f"{noun}s"}),
+                         "label": 3 if candidate == brand else 1,
+                         "split": "validation" if q >= n_queries - validation_queries else "train"})
+    return pd.DataFrame(rows)
+
+
+def test_spelling_notes_are_learnt_and_travel_with_the_model(tmp_path):
+    from shoprank.core.query_spelling import SPELLING_NOTES_VERSION
+    from shoprank.core.reranker import PairFormat, Reranker
+
+    cfg = TrainConfig(max_length=32, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0,
+                      log_every=1000, patience=0)
+    train(misspelt_brand_pairs(64, seed=0, validation_queries=8), tmp_path / "m", cfg)
+    ranker = Reranker.load(tmp_path / "m")
+    assert ranker.pair_format.spelling_notes == SPELLING_NOTES_VERSION  # from config.json
+    unseen = misspelt_brand_pairs(48, seed=7)  # other typos of the same brands
+
+    def right_brand_first() -> float:
+        scores = ranker.score(unseen["query"].tolist(), unseen["product_text"].tolist())
+        top = unseen.assign(score=scores).sort_values("score", ascending=False).groupby("query_id").head(1)
+        return float((top["label"] == 3).mean())
+
+    with_notes = right_brand_first()
+    ranker.pair_format = PairFormat(ranker.pair_format.price_verdicts, spelling_notes=0)
+    # The model ranks by the note: without it the same model often misses the misspelt brand.
+    assert with_notes >= 0.95 and right_brand_first() <= with_notes - 0.2, (with_notes, right_brand_first())
+
+
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
     import json
 
