@@ -89,6 +89,16 @@ class Examples:
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(x) for x in self.ids), dtype=np.int64, count=len(self.ids))
 
+    def without_zero_weights(self) -> "Examples":
+        """The rows of weight > 0 (a weight of 0 removes a row from training)."""
+        keep = np.flatnonzero(self.weights > 0)
+        if len(keep) == len(self):
+            return self
+        _, groups = np.unique(self.groups[keep], return_inverse=True)  # queries stay numbered 0..n-1
+        return Examples(ids=[self.ids[i] for i in keep], type_ids=[self.type_ids[i] for i in keep],
+                        labels=self.labels[keep], weights=self.weights[keep], groups=groups.astype(np.int64),
+                        query_ids=self.query_ids[keep], product_ids=self.product_ids[keep])
+
 
 def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()) -> Examples:
     """Tokenise a pairs frame (sorted by query_id, product_id) into Examples; all of a query's

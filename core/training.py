@@ -209,17 +209,11 @@ class _Run:
         self.input_names = [n for n in self.tokenizer.model_input_names
                             if n in ("input_ids", "attention_mask", "token_type_ids")]
         self.pad_id = self.tokenizer.pad_token_id or 0
-        train_frame, valid_frame = _training_rows(frame, config), frame[frame["split"] == "validation"]
-        encode = functools.partial(tokenize_examples, tokenizer=self.tokenizer, max_length=config.max_length,
-                                   pair_format=config.pair_format)
-        self.train_ex = encode(train_frame)
-        # Each epoch sees its own seeded misspellings; without them every epoch shares train_ex.
-        self.epoch_ex = [
-            encode(with_misspelt_queries(train_frame, config.query_typo_rate, config.seed, epoch))
-            if config.query_typo_rate > 0 else self.train_ex
-            for epoch in range(config.epochs)
-        ]
-        self.valid_ex = encode(valid_frame) if len(valid_frame) else None
+        self.epoch_ex = training_examples(frame, config, self.tokenizer)
+        self.train_ex = self.epoch_ex[0]
+        valid_frame = frame[frame["split"] == "validation"]
+        self.valid_ex = (tokenize_examples(valid_frame, self.tokenizer, config.max_length, config.pair_format)
+                         if len(valid_frame) else None)
 
         self.core_model = _load_model(init_dir, config.seed).to(dist.device)
         self.model = self.core_model
@@ -493,18 +487,35 @@ class _Run:
         }
 
 
+def training_examples(frame, config: TrainConfig, tokenizer) -> list:
+    """Each epoch's tokenised training pairs: the train split within the pair budget, in the
+    config's pair format, without the rows of weight 0.
+
+    Rows of weight 0 are dropped only after formatting, since a "cheap" verdict or a spelling
+    note reads all of a query's candidates, as it will when the model serves.
+    """
+    train_frame = _training_rows(frame, config)
+    encode = functools.partial(tokenize_examples, tokenizer=tokenizer, max_length=config.max_length,
+                               pair_format=config.pair_format)
+    examples = encode(train_frame).without_zero_weights()
+    # Each epoch sees its own seeded misspellings; without them every epoch shares one set.
+    return [encode(with_misspelt_queries(train_frame, config.query_typo_rate, config.seed, epoch)).without_zero_weights()
+            if config.query_typo_rate > 0 else examples
+            for epoch in range(config.epochs)]
+
+
 def _training_rows(frame, config: TrainConfig):
-    """The train split within the pair budget; weight 0 drops a row, the rest scale to mean 1."""
+    """The train split within the pair budget; positive weights scaled to mean 1 (weight 0 rows kept)."""
     train_frame = frame[frame["split"] == "train"]
     if train_frame.empty:
         raise SchemaError(f"pairs have no rows with split == 'train' (splits present: {sorted(frame['split'].unique())})")
     train_frame = select_by_budget(train_frame, config.max_pairs, config.seed)
     if "weight" in train_frame:
-        train_frame = train_frame[train_frame["weight"] > 0].copy()
-        if train_frame.empty:
+        kept = train_frame["weight"] > 0
+        if not kept.any():
             raise SchemaError("every training pair has weight 0; expected at least one positive weight")
         # Mean 1 keeps the loss (and so the effective learning rate) the size it has unweighted.
-        train_frame["weight"] = train_frame["weight"] / train_frame["weight"].mean()
+        train_frame = train_frame.assign(weight=train_frame["weight"] / train_frame.loc[kept, "weight"].mean())
     return train_frame
 
 

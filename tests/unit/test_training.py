@@ -83,6 +83,38 @@ def test_weight_column_is_respected(tiny, tmp_path):
     assert r_dropped["weights_sha256"] == r_without["weights_sha256"]
 
 
+def test_rows_of_weight_zero_leave_after_their_query_is_formatted(tiny):
+    """A "cheap" verdict and a spelling note read all of a query's candidates, as serving will; a
+    row the value stage dropped must not change how the others are written."""
+    import pandas as pd
+    from transformers import AutoTokenizer
+
+    from shoprank.core.training import training_examples
+
+    rows = [("q1", "cheap mug", "p1", "Stone mug", "Ashby", 5.0, 0.0), ("q1", "cheap mug", "p2", "Clay mug", "Ashby", 10.0, 1.0),
+            ("q1", "cheap mug", "p3", "Glass mug", "Ashby", 20.0, 1.0),
+            ("q2", "Ashhby mug", "p4", "Stone mug", "Ashby", 9.0, 0.0), ("q2", "Ashhby mug", "p5", "Clay mug", "Voss", 9.0, 1.0),
+            ("q2", "Ashhby mug", "p6", "Glass mug", "Voss", 9.0, 1.0)]
+    frame = pd.DataFrame([{"query_id": q, "query": query, "product_id": pid, "label": i % 3 + 1, "split": "train",
+                           "weight": w, "product_text": product_text({"title": title, "brand": brand,
+                                                                      "category": "Kitchen > Mugs", "price": price})}
+                          for i, (q, query, pid, title, brand, price, w) in enumerate(rows)])
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    cfg = TrainConfig(init_model_dir=tiny, max_length=64, epochs=1)
+    kept = training_examples(frame, cfg, tokenizer)[0]
+    everything = training_examples(frame.assign(weight=1.0), cfg, tokenizer)[0]
+    assert list(kept.product_ids) == ["p2", "p3", "p5", "p6"]
+    ids = dict(zip(everything.product_ids, everything.ids))
+    for product_id, row_ids in zip(kept.product_ids, kept.ids):
+        assert np.array_equal(row_ids, ids[product_id]), product_id
+    # Formatting only the kept rows would have written them otherwise: the $10 mug would be the
+    # cheapest of its category, and "Ashhby" would get no note.
+    naive = tokenize_examples(frame[frame["weight"] > 0], tokenizer, 64, cfg.pair_format)
+    naive_ids = dict(zip(naive.product_ids, naive.ids))
+    assert not any(np.array_equal(naive_ids[p], ids[p]) for p in ("p2", "p5", "p6"))
+    assert "( ashby )" in tokenizer.decode(ids["p5"]) and "mid - priced" in tokenizer.decode(ids["p2"])
+
+
 def test_budgets_bound_the_run(tiny, tmp_path):
     pairs = toy_pairs(n_queries=12)
     by_steps = train(pairs, tmp_path / "s", config(tiny, max_steps=3))
