@@ -15,3 +15,10 @@ class DataValidationError(ShoprankError, ValueError):
 
 class ConfigError(ShoprankError, ValueError):
     """A configuration value is missing or out of range."""
+
+
+def require_known_version(kind: str, version: int, latest: int) -> None:
+    """Refuse a pair-format version this code cannot write (one from a newer shoprank)."""
+    if not 0 <= version <= latest:
+        raise ConfigError(f"expected a {kind} version from 0 to {latest}, got {version}; "
+                          "a model saved by a newer shoprank needs that version to score")

@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .edit_distance import edit_distance
-from .errors import ConfigError
+from .errors import require_known_version
 from .text import CATEGORY_FIELD, PRICE_FIELD
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
@@ -137,9 +137,7 @@ def asks_for_low_price(query: str) -> bool:
 def with_price_verdicts(queries: Sequence[str], texts: Sequence[str], version: int = PRICE_VERDICT_VERSION) -> list[str]:
     """Each text with the price verdicts of `version` (see the module docstring); all of a query's
     candidates must be in the same call, since a "cheap" verdict compares them."""
-    if not 0 <= version <= PRICE_VERDICT_VERSION:
-        raise ConfigError(f"expected a price verdict version from 0 to {PRICE_VERDICT_VERSION}, got {version}; "
-                          "a model saved by a newer shoprank needs that version to score")
+    require_known_version("price verdict", version, PRICE_VERDICT_VERSION)
     queries, out = [str(q) for q in queries], [str(t) for t in texts]
     if version >= LIMIT_VERDICTS:
         out = [with_price_verdict(q, t) for q, t in zip(queries, out)]

@@ -24,7 +24,7 @@ import re
 from typing import Sequence
 
 from .edit_distance import edit_distance
-from .errors import ConfigError
+from .errors import require_known_version
 from .text import BRAND_FIELD, CATEGORY_FIELD, FIELD_SEPARATOR
 
 SPELLING_NOTES_VERSION = 1  # what training writes now
@@ -68,9 +68,7 @@ def spelling_fixes(query: str, candidate_texts: Sequence[str]) -> list[str]:
 def with_spelling_notes(queries: Sequence[str], texts: Sequence[str],
                         version: int = SPELLING_NOTES_VERSION) -> list[str]:
     """Each row's query with the spelling notes of `version`, from the candidates it shares the call with."""
-    if not 0 <= version <= SPELLING_NOTES_VERSION:
-        raise ConfigError(f"expected a spelling notes version from 0 to {SPELLING_NOTES_VERSION}, got {version}; "
-                          "a model saved by a newer shoprank needs that version to score")
+    require_known_version("spelling notes", version, SPELLING_NOTES_VERSION)
     queries = [str(q) for q in queries]
     if version == 0:
         return queries
