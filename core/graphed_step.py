@@ -9,7 +9,7 @@ captured on its second sighting, at most max_graphs of them; other batches run e
 every batch still trains.
 
 A replay computes what the eager call computes: gradients accumulate into the same .grad
-tensors (they must exist before the first capture), and the capture's warm-up runs leave the
+tensors (created here as zeros; the caller zeroes them in place after each step), and the capture's warm-up runs leave the
 gradients and the CUDA RNG as they found them, so a resumed run draws the same dropout masks as
 an uninterrupted one.
 """
@@ -45,7 +45,8 @@ class GraphedForwardBackward:
     """Runs `forward_backward(inputs) -> detached loss` through CUDA graphs keyed by batch shape.
 
     forward_backward must read its tensors only from `inputs`, accumulate gradients into the
-    model's existing .grad tensors, and never read a device value on the host.
+    model's .grad tensors, and never read a device value on the host. Every trainable parameter
+    gets a zero .grad here; zero it in place (zero_grad(set_to_none=False)), never replace it.
     """
 
     def __init__(self, model, device: str, max_graphs: int = 32, capture_after: int = 2):
@@ -57,10 +58,8 @@ class GraphedForwardBackward:
         self.sightings: collections.Counter = collections.Counter()
         self.pool = torch.cuda.graph_pool_handle()
         self.replays = 0
-        params = self._params()
-        if any(p.grad is None for p in params):
-            raise ValueError("every trainable parameter needs a .grad tensor before capture "
-                             "(allocate zeros; replays accumulate into them)")
+        for param in self._params():
+            param.grad = torch.zeros_like(param)
 
     def run(self, host_batch: dict, key: tuple, forward_backward):
         """The loss of this micro-batch (a fresh device tensor) after its gradients were added;

@@ -258,12 +258,6 @@ class _Run:
             log.warning("train: cuda_graphs is on but the run is on %s with %d processes; graphs need a single "
                         "CUDA process, so every step runs eagerly", self.dist.device, self.dist.world_size)
             return None
-        import torch
-
-        # Replays add into fixed gradient tensors, so they exist from the start and are zeroed in place.
-        for param in self.core_model.parameters():
-            if param.requires_grad:
-                param.grad = torch.zeros_like(param)
         return GraphedForwardBackward(self.core_model, self.dist.device)
 
     def _plan_batches(self) -> list[list[np.ndarray]]:
