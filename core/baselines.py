@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ConfigError
+from .progress import ProgressLog
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def msmarco_scores(
     order = sorted(range(len(encodings)), key=lambda i: (lengths[i], str(queries[i]), str(texts[i])))
     scores = np.zeros(len(encodings), dtype=np.float32)
     n_batches = (len(order) + batch_size - 1) // batch_size
+    progress = ProgressLog(log, "msmarco", len(order), "pairs")
     for b in range(n_batches):
         chunk = order[b * batch_size : (b + 1) * batch_size]
         width = int(lengths[chunk].max())
@@ -128,5 +130,6 @@ def msmarco_scores(
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
         logits = session.run(None, {k: v for k, v in feeds.items() if k in input_names})[0]
         scores[chunk] = logits.reshape(len(chunk), -1)[:, 0]
+        progress.advance(len(chunk))
     log.info("msmarco: scored %d pairs in %d batches", len(scores), n_batches)
     return scores

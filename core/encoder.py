@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .progress import ProgressLog
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LENGTH = 128
@@ -114,6 +116,7 @@ def _encode(texts: list[str], batch_size: int, model_dir: str, max_length: int) 
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     n_batches = (len(texts) + batch_size - 1) // batch_size
+    progress = ProgressLog(log, "embeddings", len(texts), "texts")
     with torch.inference_mode():
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
@@ -126,6 +129,5 @@ def _encode(texts: list[str], batch_size: int, model_dir: str, max_length: int) 
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
             out[idx] = pooled.float().cpu().numpy()
-            if (b + 1) % 20 == 0 or b + 1 == n_batches:
-                log.info("embeddings: batch %d/%d", b + 1, n_batches)
+            progress.advance(len(idx))
     return out

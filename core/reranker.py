@@ -25,6 +25,7 @@ import numpy as np
 from .errors import ConfigError
 from .precision import forward_context
 from .price_fit import PRICE_VERDICT_VERSION, with_price_verdicts
+from .progress import ProgressLog
 from .query_spelling import SPELLING_NOTES_VERSION, with_spelling_notes
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class Reranker:
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         use_bf16 = self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
+        progress = ProgressLog(log, "reranker", len(order), "pairs")
         with torch.inference_mode(), forward_context(self.device, use_bf16):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
@@ -181,6 +183,7 @@ class Reranker:
                                        self.max_length, return_tensors="pt", padding=True)
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
                 out[idx] = self.model(**batch).logits[:, 0].float().cpu().numpy()
+                progress.advance(len(idx))
         return out
 
 
@@ -224,6 +227,7 @@ class OnnxReranker:
         queries, texts = pair_inputs(queries, texts, self.pair_format)
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
+        progress = ProgressLog(log, "reranker (onnx)", len(order), "pairs")
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             encodings = self.tokenizer.encode_batch([(str(queries[i]), texts[i]) for i in idx])
@@ -234,4 +238,5 @@ class OnnxReranker:
             }
             logits = self.session.run(["logits"], {k: v for k, v in feeds.items() if k in self.input_names})[0]
             out[idx] = logits[:, 0]
+            progress.advance(len(idx))
         return out

@@ -29,6 +29,7 @@ from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
 from .precision import forward_context
 from .price_fit import PRICE_VERDICT_VERSION
+from .progress import ProgressLog
 from .query_spelling import SPELLING_NOTES_VERSION
 from .query_typos import with_misspelt_queries
 from .reranker import PairFormat
@@ -577,6 +578,7 @@ def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, c
     model.eval()
     order = np.argsort(examples.lengths, kind="stable")
     scores = np.zeros(len(examples), dtype=np.float32)
+    progress = ProgressLog(log, "train: validation", len(order), "pairs")
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -584,6 +586,7 @@ def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, c
             with context():
                 logits = model(**{k: batch[k].to(device) for k in input_names}).logits[:, 0]
             scores[rows] = logits.float().cpu().numpy()
+            progress.advance(len(rows))
     frame = pd.DataFrame({"query_id": examples.query_ids, "product_id": examples.product_ids,
                           "label": examples.labels, "score": scores})
     return float(rank_metrics(frame, "score")["ndcg@10"])

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from .errors import ConfigError, DataValidationError
+from .progress import ProgressLog
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,7 @@ def knn_shapley(x_train, y_train, x_valid, y_valid, config: KnnShapleyConfig = K
     # Up to ~8 arrays of n float64/int64 per validation point live at once inside a chunk.
     chunk = max(1, int(config.memory_mb * 2**20 // (64 * n)))
     totals = np.zeros(n, dtype=np.float64)
+    progress = ProgressLog(log, "knn-shapley", len(y_valid), "validation points")
     for start in range(0, len(y_valid), chunk):
         xv, yv = x_valid[start:start + chunk], y_valid[start:start + chunk]
         dist = train_sq[None, :] - 2.0 * (xv @ x_train.T)
@@ -247,6 +249,7 @@ def knn_shapley(x_train, y_train, x_valid, y_valid, config: KnnShapleyConfig = K
         # s_i = s_N + sum_{j >= i} diffs_j: a cumulative sum from the far end.
         shap[:, :-1] = np.cumsum(diffs[:, ::-1], axis=1)[:, ::-1] + shap[:, -1:]
         totals += np.bincount(order.ravel(), weights=shap.ravel(), minlength=n)
+        progress.advance(len(yv))
     return totals / len(y_valid)
 
 
@@ -314,11 +317,13 @@ def out_of_fold_probabilities(x_train, y_train, config: ConfidentLearningConfig 
         )
     probs = np.zeros((len(codes), classes.size))
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=config.seed)
+    progress = ProgressLog(log, "confident learning", n_folds, "folds")
     with single_threaded_blas():
         for fit_idx, held_idx in folds.split(x_train, codes):
             model = LogisticRegression(C=config.c, max_iter=1000).fit(x_train[fit_idx], codes[fit_idx])
             # A fold may miss a rare class; its column stays 0 for the rows this model scores.
             probs[np.ix_(held_idx, model.classes_)] = model.predict_proba(x_train[held_idx])
+            progress.advance(1)
     return probs
 
 

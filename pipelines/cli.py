@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shoprank.core.progress import PROGRESS_LINE
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="shoprank: a Kubeflow reranker for e-commerce search.")
 console = Console()
 DEFAULT_PIPELINE = "shoprank-train-and-deploy"
@@ -48,7 +50,7 @@ class _ProgressTee:
     task start/finish lines also reach the console, so a long run shows a line per stage.
     The sink must write to the real stdout, not to this object."""
 
-    # Stage boundaries, and the training loop's own progress lines (the longest stage).
+    # Stage boundaries, the training loop's step lines, and the long loops' progress lines.
     MARKERS = ("Executing task", "finished with status", " train: step", " train: done")
 
     def __init__(self, log_file, sink):
@@ -61,8 +63,8 @@ class _ProgressTee:
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if any(marker in line for marker in self.MARKERS):
-                self.sink.print(_strip_ansi(line).strip(), highlight=False)
+            if any(marker in line for marker in self.MARKERS) or PROGRESS_LINE.search(line):
+                self.sink.print(_strip_ansi(line).strip(), highlight=False, soft_wrap=True)  # one line each, in a log too
         return len(text)
 
     def flush(self) -> None:
@@ -111,7 +113,7 @@ def run(
     log_path = out / "run.log"
     started = time.perf_counter()
     failure = None
-    with open(log_path, "w") as log_file, contextlib.redirect_stdout(_ProgressTee(log_file, Console(file=sys.stdout))):
+    with open(log_path, "w", buffering=1) as log_file, contextlib.redirect_stdout(_ProgressTee(log_file, Console(file=sys.stdout))):
         try:
             run_locally(
                 train_and_deploy, out, data_uri=str(data), split_seed=seed, seed=seed,
