@@ -60,5 +60,5 @@ def config_from_params(overrides_json: str = "", **params) -> TrainConfig:
 def stage_metrics(result: dict) -> dict:
     """The numeric, JSON-safe part of a training result."""
     keys = ("validation_ndcg@10", "steps", "best_step", "epochs_completed", "train_pairs", "train_queries",
-            "pairs_seen", "train_seconds", "pairs_per_s", "final_loss", "world_size")
+            "pairs_seen", "schedule_completed", "train_seconds", "pairs_per_s", "final_loss", "world_size")
     return {k: float(result[k]) for k in keys if isinstance(result.get(k), (int, float))}

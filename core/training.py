@@ -72,7 +72,8 @@ class TrainConfig:
     spelling_notes: bool = True      # "Ashhby mouse (ashby)": the candidates' nearest word after a misspelt query word
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
-    max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step)
+    max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step;
+                                      # the lr schedule then runs over the minutes, see _LinearWarmupDecay)
     eval_every: int = 0              # optimizer steps between validation runs; 0 = once per epoch
     patience: int = 2                # validation runs without NDCG@10 gain before stopping; 0 = never stop early
     checkpoint_every: int = 100      # optimizer steps between checkpoints (and one per epoch); 0 = per epoch only
@@ -234,8 +235,8 @@ class _Run:
         self.optimizer = torch.optim.AdamW(
             _param_groups(self.core_model, config.weight_decay, config.lr, config.layer_lr_decay), lr=config.lr,
             fused=dist.device.startswith("cuda") or None)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, _LinearWarmupDecay(warmup_steps, self.total_steps))
+        self.lr_schedule = _LinearWarmupDecay(warmup_steps, self.total_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_schedule)
         self.average = WeightAverage(self.core_model, config.ema_decay) if config.ema_decay else None
         self.graphed = self._graphed_step()
         self.key = _run_key(config, self.fingerprint, dist.world_size)
@@ -244,9 +245,10 @@ class _Run:
         self.unread_losses: list[list] = []  # per step, its micro-batch losses still on the device
         if dist.is_main:
             log.info("train: config %s", json.dumps(config.to_dict(), sort_keys=True))
-            log.info("train: %d pairs / %d queries (train), %d validation pairs, %d steps (%d warmup), device %s%s, "
+            minutes = f" or {config.max_minutes:g} minutes, whichever ends first," if config.max_minutes else ""
+            log.info("train: %d pairs / %d queries (train), %d validation pairs, %d steps (%d warmup)%s device %s%s, "
                      "world %d", len(self.train_ex), len(np.unique(self.train_ex.groups)),
-                     0 if self.valid_ex is None else len(self.valid_ex), self.total_steps, warmup_steps,
+                     0 if self.valid_ex is None else len(self.valid_ex), self.total_steps, warmup_steps, minutes,
                      dist.device, " bf16" if self.use_bf16 else "", dist.world_size)
 
     def forward_context(self):
@@ -362,7 +364,6 @@ class _Run:
         if self.config.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.core_model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
-        self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=self.graphed is None)
         if self.average is not None:
             self.average.update(self.core_model)
@@ -372,10 +373,17 @@ class _Run:
         self.unread_losses.append(micro_losses)
         self.timer.stop()
         progress.train_seconds += time.perf_counter() - started
+        if self.config.max_minutes:
+            # Every rank follows rank 0's clock (one small broadcast per step, only under a minutes
+            # budget), so all stop at the same step with the same lr.
+            progress.train_seconds = _broadcast(progress.train_seconds, self.dist)
+            self.lr_schedule.budget_spent = progress.train_seconds / (60 * self.config.max_minutes)
+        self.scheduler.step()
         if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps):
             self.read_losses()
-            log.info("train: step %d/%d epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
-                     progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
+            minutes = f", {progress.train_seconds / 60:.1f}/{self.config.max_minutes:g} min" if self.config.max_minutes else ""
+            log.info("train: step %d/%d%s epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
+                     minutes, progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
                      progress.pairs_seen / max(progress.train_seconds, 1e-9))
 
     def kept_weights(self):
@@ -459,6 +467,8 @@ class _Run:
         return {
             "steps": progress.step,
             "epochs_completed": progress.epoch,
+            # Share of the warmup-and-decay schedule gone through: 1 when the lr reached 0.
+            "schedule_completed": min(1.0, max(progress.step / self.total_steps, self.lr_schedule.budget_spent)),
             "stop_reason": progress.stop_reason,
             "best_step": progress.best_step if self.best_state is not None else progress.step,
             "validation_ndcg@10": None if not progress.history else progress.best_ndcg,
@@ -593,13 +603,21 @@ def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, c
 
 
 class _LinearWarmupDecay:
-    """lr multiplier: linear 0 -> 1 over warmup steps, then linear 1 -> 0 at total steps."""
+    """lr multiplier: linear 0 -> 1 over warmup steps, then linear 1 -> 0 at total steps.
+
+    Under a minutes budget the schedule follows whichever budget is further along: with
+    `budget_spent` (the share of the minutes used) ahead of the steps, the lr still warms up over
+    the first warmup_ratio of the minutes and reaches 0 as they run out, instead of stopping
+    mid-warmup when the minutes end long before the planned steps (a large catalogue on a CPU).
+    """
 
     def __init__(self, warmup_steps: int, total_steps: int):
         self.warmup_steps = warmup_steps
         self.total_steps = max(total_steps, 1)
+        self.budget_spent = 0.0  # stays 0 without a minutes budget; saved with the scheduler's state
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step: float) -> float:
+        step = max(step, self.budget_spent * self.total_steps)
         if step < self.warmup_steps:
             return (step + 1) / (self.warmup_steps + 1)
         return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))

@@ -13,7 +13,7 @@ from shoprank.core.losses import listwise_loss, pairwise_loss, pointwise_loss
 from shoprank.core.text import product_text
 from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
 from shoprank.core.train_data import collate, tokenize_examples
-from shoprank.core.training import TrainConfig, train
+from shoprank.core.training import TrainConfig, _LinearWarmupDecay, train
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,30 @@ def test_budgets_bound_the_run(tiny, tmp_path):
     assert by_steps["steps"] == 3 and by_steps["stop_reason"] == "max_steps"
     by_pairs = train(pairs, tmp_path / "p", config(tiny, max_pairs=20, epochs=1))
     assert by_pairs["train_pairs"] <= 20 and by_pairs["train_pairs"] % 6 == 0  # whole queries only
+
+
+def test_a_minutes_budget_stops_the_run_with_its_lr_schedule_run_through(tiny, tmp_path):
+    # Far more planned steps than 3 seconds allow: the lr must still warm up and decay within them.
+    result = train(toy_pairs(n_queries=12), tmp_path / "m", config(tiny, epochs=500, max_minutes=0.05))
+    assert result["stop_reason"] == "max_minutes"
+    assert 3.0 < result["train_seconds"] < 30.0
+    assert result["steps"] < 500 * 2  # stopped long before the planned steps
+    assert result["schedule_completed"] == 1.0
+    by_steps = train(toy_pairs(n_queries=12), tmp_path / "s", config(tiny, epochs=4, max_steps=3))
+    assert by_steps["schedule_completed"] == 1.0
+    early = train(toy_pairs(n_queries=12), tmp_path / "e", config(tiny, epochs=4, max_steps=3, max_minutes=60))
+    assert early["stop_reason"] == "max_steps" and early["weights_sha256"] == by_steps["weights_sha256"]
+
+
+def test_lr_schedule_follows_whichever_budget_is_further_along():
+    schedule = _LinearWarmupDecay(warmup_steps=10, total_steps=100)
+    by_steps = [schedule(step) for step in (0, 9, 10, 55, 100)]
+    assert by_steps == pytest.approx([1 / 11, 10 / 11, 1.0, 0.5, 0.0])
+    schedule.budget_spent = 0.55  # of the minutes: ahead of step 5
+    assert schedule(5) == pytest.approx(0.5)
+    assert schedule(80) == pytest.approx(20 / 90)  # the steps are ahead now
+    schedule.budget_spent = 1.0
+    assert schedule(5) == 0.0
 
 
 def test_early_stopping_on_flat_validation(tiny, tmp_path):
