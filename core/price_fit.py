@@ -37,7 +37,7 @@ import numpy as np
 
 from .edit_distance import edit_distance
 from .errors import require_known_version
-from .text import CATEGORY_FIELD, PRICE_FIELD
+from .text import read_product_text
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
 _CURRENCY_WORDS = r"(?:dollars?|usd|bucks|euros?|eur|pounds?|gbp)"
@@ -51,7 +51,6 @@ _BETWEEN = re.compile(rf"\bbetween\s+{_PRICE}\s+and\s+{_PRICE}", re.IGNORECASE)
 _DASH_RANGE = re.compile(rf"(?:[$€£]\s?){_AMOUNT}\s*(?:-|–|to)\s*(?:[$€£]\s?)?{_AMOUNT}", re.IGNORECASE)
 _UPPER = re.compile(rf"(?:^|\s)(?:(?:{_AT_MOST})\s*{_PRICE}|(?:{_CAP_WORDS})\s+{_BARE_PRICE_AT_END})", re.IGNORECASE)
 _LOWER = re.compile(rf"(?:^|\s)(?:{_AT_LEAST})\s*{_PRICE}", re.IGNORECASE)
-_PRODUCT_PRICE = re.compile(re.escape(PRICE_FIELD) + r"(\d+(?:\.\d+)?)")
 
 WITHIN = "within budget"
 OVER = "over budget"
@@ -110,15 +109,15 @@ def with_price_verdict(query: str, text: str) -> str:
     limit = price_limit(query)
     if limit is None:
         return text
-    match = _PRODUCT_PRICE.search(text)
-    if match is None:
+    fields = read_product_text(text)
+    if fields.price is None:
         return text
-    return f"{text[:match.end()]} ({limit.verdict(float(match.group(1)))}){text[match.end():]}"
+    end = fields.price_end
+    return f"{text[:end]} ({limit.verdict(fields.price)}){text[end:]}"
 
 
 _LOW_PRICE_WORDS = re.compile(
     r"\b(?:cheap|cheapest|inexpensive|affordable|budget|bargain|low[- ]cost|low[- ]price[ds]?)\b", re.IGNORECASE)
-_PRODUCT_CATEGORY = re.compile(re.escape(CATEGORY_FIELD) + r"([^|]+?)\s*(?:\||$)")
 LOW_THIRD = "lowest-priced third of its category here"
 MID_THIRD = "mid-priced for its category here"
 HIGH_THIRD = "highest-priced third of its category here"
@@ -152,9 +151,9 @@ def _add_category_price_verdicts(queries: list[str], texts: list[str]) -> None:
     for i, (query, text) in enumerate(zip(queries, texts)):
         if not asks_for_low_price(query):
             continue
-        price, category = _PRODUCT_PRICE.search(text), _PRODUCT_CATEGORY.search(text)
-        if price is not None and category is not None:
-            groups.setdefault((query, category.group(1)), []).append((i, float(price.group(1)), price.end()))
+        fields = read_product_text(text)
+        if fields.price is not None and fields.category is not None:
+            groups.setdefault((query, fields.category), []).append((i, fields.price, fields.price_end))
     for members in groups.values():
         if len(members) < 2:
             continue  # the only candidate of its category: nothing to compare with

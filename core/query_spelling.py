@@ -25,7 +25,7 @@ from typing import Sequence
 
 from .edit_distance import edit_distance
 from .errors import require_known_version
-from .text import BRAND_FIELD, CATEGORY_FIELD, FIELD_SEPARATOR
+from .text import read_product_text
 
 SPELLING_NOTES_VERSION = 1  # what training writes now
 MIN_WORD_LENGTH = 4  # shorter query words are left alone: one edit away from too many others
@@ -41,9 +41,8 @@ def allowed_edits(word: str) -> int:
 def candidate_words(text: str) -> set[str]:
     """Lower-cased words of a product text's title, brand and category (not its description,
     whose many words would offer wrong corrections)."""
-    parts = text.split(FIELD_SEPARATOR)
-    named = [p.split(": ", 1)[1] for p in parts[1:] if p.startswith((BRAND_FIELD, CATEGORY_FIELD))]
-    return {w.lower() for part in [parts[0], *named] for w in _WORD.findall(part)}
+    fields = read_product_text(text)
+    return {w.lower() for part in (fields.title, fields.brand, fields.category) if part for w in _WORD.findall(part)}
 
 
 def spelling_fixes(query: str, candidate_texts: Sequence[str]) -> list[str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .schema import parse_attributes
 
 DESCRIPTION_CHARS = 200
-# How product_text writes these fields; price_fit and query_spelling find them by these.
+# How product_text writes these fields; read_product_text finds them by these.
 PRICE_FIELD = "price: $"
 CATEGORY_FIELD = "category: "
 BRAND_FIELD = "brand: "
@@ -36,3 +38,38 @@ def product_text(product: Mapping[str, Any]) -> str:
 
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and value != value) and str(value).strip() != ""
+
+
+_PRICE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    """The fields of a product text that pair formatting reads (price verdicts, spelling notes)."""
+
+    title: str
+    brand: str | None = None
+    category: str | None = None
+    price: float | None = None
+    price_end: int | None = None  # where the price's digits end in the text: a verdict goes there
+
+
+def read_product_text(text: str) -> ProductFields:
+    """Read back the title, brand, category and price that product_text wrote.
+
+    The title is the first part; each other field is the first part that starts with its label.
+    """
+    parts = str(text).split(FIELD_SEPARATOR)
+    found: dict[str, Any] = {}
+    start = len(parts[0]) + len(FIELD_SEPARATOR)
+    for part in parts[1:]:
+        if part.startswith(BRAND_FIELD):
+            found.setdefault("brand", part[len(BRAND_FIELD):].strip())
+        elif part.startswith(CATEGORY_FIELD):
+            found.setdefault("category", part[len(CATEGORY_FIELD):].strip())
+        elif part.startswith(PRICE_FIELD) and "price" not in found:
+            digits = _PRICE_DIGITS.match(part, len(PRICE_FIELD))
+            if digits is not None:
+                found["price"], found["price_end"] = float(digits.group()), start + digits.end()
+        start += len(part) + len(FIELD_SEPARATOR)
+    return ProductFields(title=parts[0], **found)

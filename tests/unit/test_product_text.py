@@ -1,0 +1,30 @@
+"""Product texts: what product_text writes, read_product_text reads back."""
+
+import pytest
+
+from shoprank.core.text import ProductFields, product_text, read_product_text
+
+
+def test_fields_read_back_with_the_price_position():
+    text = product_text({"title": "Linen Tee", "brand": "Acme", "category": "Apparel > Tops", "price": 45.5,
+                         "attributes": '{"color": "red"}', "description": "Soft linen."})
+    fields = read_product_text(text)
+    assert fields == ProductFields(title="Linen Tee", brand="Acme", category="Apparel > Tops", price=45.5,
+                                   price_end=text.index("45.50") + len("45.50"))
+
+
+@pytest.mark.parametrize("product, expected", [
+    ({"title": "Mug"}, ProductFields(title="Mug")),
+    ({"title": "Mug", "brand": None, "category": "", "price": float("nan")}, ProductFields(title="Mug")),
+    # Labels inside the title, or attributes that happen to start like a field, are not fields.
+    ({"title": "Gift card price: $5", "price": 20.0}, ProductFields(title="Gift card price: $5", price=20.0)),
+    ({"title": "Tee", "brand": "Acme", "attributes": '{"brand": "Other"}'}, ProductFields(title="Tee", brand="Acme")),
+    ({"title": "Tee", "category": " Apparel > Tops "}, ProductFields(title="Tee", category="Apparel > Tops")),
+])
+def test_missing_and_lookalike_fields(product, expected):
+    text = product_text(product)
+    fields = read_product_text(text)
+    assert (fields.title, fields.brand, fields.category, fields.price) == (
+        expected.title, expected.brand, expected.category, expected.price)
+    if fields.price is not None:
+        assert text[: fields.price_end].endswith(f"{fields.price:.2f}")
