@@ -46,11 +46,11 @@ def sample(
 
 
 class _ProgressTee:
-    """Stands in for stdout during a local run: everything goes to the log file, and kfp.local's
-    task start/finish lines also reach the console, so a long run shows a line per stage.
+    """Stands in for stdout during a local run: everything goes to the log file; kfp.local's task
+    start/finish lines, the training steps and the long loops' progress lines (core.progress)
+    also reach the console, so a long run shows it is alive.
     The sink must write to the real stdout, not to this object."""
 
-    # Stage boundaries, the training loop's step lines, and the long loops' progress lines.
     MARKERS = ("Executing task", "finished with status", " train: step", " train: done")
 
     def __init__(self, log_file, sink):
