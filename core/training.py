@@ -27,7 +27,7 @@ from .errors import ConfigError, SchemaError
 from .graphed_step import GRAPH_WIDTH_MULTIPLE, GraphedForwardBackward, graph_safe_attention_mask
 from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
-from .precision import forward_context
+from .precision import PRECISIONS, forward_context, resolve_bf16
 from .price_fit import PRICE_VERDICT_VERSION
 from .progress import ProgressLog
 from .query_spelling import SPELLING_NOTES_VERSION
@@ -40,7 +40,6 @@ from .weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16")
 # Fields that change how a run is watched or bounded in wall time, not what it computes.
 _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes")
 
@@ -206,7 +205,7 @@ class _Run:
         self.config, self.checkpoint_dir, self.dist = config, checkpoint_dir, dist
         self.fingerprint = data_fingerprint(frame)
         init_dir = config.init_model_dir or pretrained_model_dir()
-        self.use_bf16 = _use_bf16(config.precision, dist.device)
+        self.use_bf16 = resolve_bf16(config.precision, dist.device)
         self.tokenizer = AutoTokenizer.from_pretrained(init_dir)
         self.input_names = [n for n in self.tokenizer.model_input_names
                             if n in ("input_ids", "attention_mask", "token_type_ids")]
@@ -536,26 +535,6 @@ def _load_model(init_dir: str, seed: int):
         return AutoModelForSequenceClassification.from_pretrained(init_dir, num_labels=1)
     finally:
         hf_logging.set_verbosity(verbosity)
-
-
-def _use_bf16(precision: str, device: str) -> bool:
-    """bf16 autocast when asked, or under "auto" where the hardware runs bf16 natively: a CUDA GPU
-    with bf16, or a CPU with AVX512-BF16 / AMX (about 2x faster there; emulated elsewhere, so slower)."""
-    import torch
-
-    if precision != "auto":
-        return precision == "bf16"
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    return cpu_has_native_bf16()
-
-
-def cpu_has_native_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def weights_sha256(model) -> str:

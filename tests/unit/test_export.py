@@ -41,7 +41,8 @@ def test_onnx_fp32_matches_torch(model_dir, pairs):
     frame = pairs.assign(query=query, product_text=pairs["product_text"] + " | category: Home > Room "
                          + (pairs.index % 3).astype(str) + " | price: $" + (pairs.index % 40).astype(str) + ".99")
     # 48 tokens rather than the trained 16, so the verdict after the price is not truncated away.
-    torch_ranker, onnx_ranker = Reranker.load(model_dir, max_length=48), OnnxReranker.load(model_dir, max_length=48)
+    torch_ranker = Reranker.load(model_dir, max_length=48, precision="fp32")  # ONNX fp32 reproduces fp32
+    onnx_ranker = OnnxReranker.load(model_dir, max_length=48)
     assert torch_ranker.pair_format == onnx_ranker.pair_format == PairFormat.latest()  # from config.json
     torch_scores = _score(torch_ranker, frame)
     onnx_scores = _score(onnx_ranker, frame)

@@ -1,9 +1,10 @@
-"""The forward-pass context shared by training, validation and inference."""
+"""The precision and forward-pass context shared by training, validation, inference and the encoder."""
 
 import pytest
 import torch
 
-from shoprank.core.precision import forward_context
+from shoprank.core.errors import ConfigError
+from shoprank.core.precision import cpu_has_native_bf16, forward_context, resolve_bf16
 
 
 @pytest.mark.parametrize("use_bf16, dtype", [(True, torch.bfloat16), (False, torch.float32)])
@@ -12,6 +13,13 @@ def test_forward_context_sets_the_matmul_precision(use_bf16, dtype):
     with forward_context("cpu", use_bf16):
         assert (a @ b).dtype == dtype
     assert (a @ b).dtype == torch.float32  # leaves no state behind
+
+
+def test_precision_resolves_auto_to_what_the_hardware_runs_natively():
+    assert resolve_bf16("auto", "cpu") == cpu_has_native_bf16()
+    assert resolve_bf16("bf16", "cpu") is True and resolve_bf16("fp32", "cpu") is False
+    with pytest.raises(ConfigError, match=r"precision must be one of \('auto', 'fp32', 'bf16'\), got 'fp16'"):
+        resolve_bf16("fp16", "cpu")
 
 
 @pytest.mark.gpu
