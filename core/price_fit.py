@@ -20,10 +20,17 @@ third of its category here)", "(mid-priced ...)" or "(highest-priced third ...)"
 need all of a query's candidates at once, which is how training, evaluation and serving score
 them (a KServe request carries one query's candidate list).
 
+Shoppers misspell "cheap" as they do any word ("chep mug", "afordable sofa"). A query word that
+none of the query's candidates has in its title, brand or category and that reads as a low-price
+word (same first letter, within the spelling notes' edit distance: core/query_spelling.py) asks
+for a low price too, and the spelling notes write the word meant after the query. The candidates
+guard the reading: "chap stick" among lip balms named "Chap Stick" is not "cheap stick".
+
 Verdict versions, stored with a model so it is always scored as it was trained:
     0  none (plain product texts)
     1  against a limit the query names
     2  1, plus "cheap" queries against the same category's candidates
+    3  2, with the low-price words read through a typo
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ import numpy as np
 
 from .edit_distance import edit_distance
 from .errors import require_known_version
+from .intent_words import LOW_PRICE_PATTERN, LOW_PRICE_WORDS
+from .query_spelling import WORD, candidate_words, read_as
 from .text import read_product_text
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
@@ -116,21 +125,32 @@ def with_price_verdict(query: str, text: str) -> str:
     return f"{text[:end]} ({limit.verdict(fields.price)}){text[end:]}"
 
 
-_LOW_PRICE_WORDS = re.compile(
-    r"\b(?:cheap|cheapest|inexpensive|affordable|budget|bargain|low[- ]cost|low[- ]price[ds]?)\b", re.IGNORECASE)
 LOW_THIRD = "lowest-priced third of its category here"
 MID_THIRD = "mid-priced for its category here"
 HIGH_THIRD = "highest-priced third of its category here"
 
 LIMIT_VERDICTS = 1
 CATEGORY_PRICE_VERDICTS = 2
-PRICE_VERDICT_VERSION = CATEGORY_PRICE_VERDICTS  # what training writes now
+MISSPELT_LOW_PRICE_WORDS = 3
+PRICE_VERDICT_VERSION = MISSPELT_LOW_PRICE_WORDS  # what training writes now
 
 
-@functools.lru_cache(maxsize=4096)
-def asks_for_low_price(query: str) -> bool:
-    """True when the query asks for a low price without naming one ("cheap desk", "affordable sofa")."""
-    return price_limit(query) is None and _LOW_PRICE_WORDS.search(query) is not None
+def asks_for_low_price(query: str, candidate_texts: Sequence[str] | None = None) -> bool:
+    """True when the query asks for a low price without naming one ("cheap desk", "affordable sofa").
+
+    Given the query's candidate texts, a misspelt low-price word counts too ("chep desk"; module doc).
+    """
+    if price_limit(query) is not None:
+        return False
+    if LOW_PRICE_PATTERN.search(query) is not None:
+        return True
+    if candidate_texts is None:
+        return False
+    near_misses = {word.lower() for word in WORD.findall(query) if read_as(word, LOW_PRICE_WORDS)}
+    if not near_misses:
+        return False  # the common case: no candidate text need be read
+    vocabulary = {word for text in candidate_texts for word in candidate_words(text)}
+    return bool(near_misses - vocabulary)
 
 
 def with_price_verdicts(queries: Sequence[str], texts: Sequence[str], version: int = PRICE_VERDICT_VERSION) -> list[str]:
@@ -141,19 +161,23 @@ def with_price_verdicts(queries: Sequence[str], texts: Sequence[str], version: i
     if version >= LIMIT_VERDICTS:
         out = [with_price_verdict(q, t) for q, t in zip(queries, out)]
     if version >= CATEGORY_PRICE_VERDICTS:
-        _add_category_price_verdicts(queries, out)
+        _add_category_price_verdicts(queries, out, misspelt_words=version >= MISSPELT_LOW_PRICE_WORDS)
     return out
 
 
-def _add_category_price_verdicts(queries: list[str], texts: list[str]) -> None:
+def _add_category_price_verdicts(queries: list[str], texts: list[str], misspelt_words: bool) -> None:
     """In place: for "cheap" queries, each priced text's price third among its category's candidates."""
+    rows_of: dict[str, list[int]] = {}
+    for i, query in enumerate(queries):
+        rows_of.setdefault(query, []).append(i)
     groups: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
-    for i, (query, text) in enumerate(zip(queries, texts)):
-        if not asks_for_low_price(query):
+    for query, rows in rows_of.items():
+        if not asks_for_low_price(query, [texts[i] for i in rows] if misspelt_words else None):
             continue
-        fields = read_product_text(text)
-        if fields.price is not None and fields.category is not None:
-            groups.setdefault((query, fields.category), []).append((i, fields.price, fields.price_end))
+        for i in rows:
+            fields = read_product_text(texts[i])
+            if fields.price is not None and fields.category is not None:
+                groups.setdefault((query, fields.category), []).append((i, fields.price, fields.price_end))
     for members in groups.values():
         if len(members) < 2:
             continue  # the only candidate of its category: nothing to compare with

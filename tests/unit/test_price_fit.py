@@ -1,7 +1,7 @@
 import pytest
 
 from shoprank.core.errors import ConfigError
-from shoprank.core.price_fit import (BELOW, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD, MID_THIRD, OVER,
+from shoprank.core.price_fit import (BELOW, CATEGORY_PRICE_VERDICTS, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD, MID_THIRD, OVER,
                                      PRICE_VERDICT_VERSION, WITHIN, PriceLimit, asks_for_low_price, price_limit,
                                      with_price_verdict, with_price_verdicts)
 from shoprank.core.text import product_text
@@ -62,6 +62,33 @@ def test_asks_for_low_price(query, asks):
 
 def _candidate(title: str, category: str | None, price: float | None) -> str:
     return product_text({"title": title, "category": category, "price": price})
+
+
+_LIP_BALMS = [_candidate("Chap Stick Lip Balm", "Beauty > Lips", 3.0), _candidate("Cherry Lip Balm", "Beauty > Lips", 6.0)]
+_MUGS = [_candidate("Stoneware Mug", "Home > Mugs", 12.0), _candidate("Glass Mug", "Home > Mugs", 4.0)]
+
+
+@pytest.mark.parametrize("query, candidates, asks", [
+    ("chep mug", _MUGS, True), ("cheep mug", _MUGS, True), ("chaep mug", _MUGS, True), ("cheapp mug", _MUGS, True),
+    ("afordable mug", _MUGS, True), ("budgte mug", _MUGS, True), ("inexpnsive mug", _MUGS, True),
+    ("bargian mug", _MUGS, True), ("cheapets mug", _MUGS, True),
+    ("chep mug under $10", _MUGS, False),            # a named limit still wins
+    ("expensive mug", _MUGS, False),                  # "inexpensive" without its first letters is its opposite
+    ("heap of mugs", _MUGS, False),                   # a typo keeps the first letter
+    ("chest mug", _MUGS, False), ("chip mug", _MUGS, False),   # two edits from "cheap"
+    ("chap stick", _LIP_BALMS, False),               # a word the candidates contain is no typo
+    ("cherry lip balm", _LIP_BALMS, False),
+])
+def test_misspelt_low_price_words_count_unless_the_candidates_contain_them(query, candidates, asks):
+    assert asks_for_low_price(query, candidates) is asks
+    assert asks_for_low_price(query) is False  # without candidates only the words as spelt count
+
+
+def test_misspelt_low_price_words_get_verdicts_from_version_3():
+    queries = ["chep mug"] * len(_MUGS)
+    assert [_verdict(t) for t in with_price_verdicts(queries, _MUGS)] == [HIGH_THIRD, LOW_THIRD]
+    assert with_price_verdicts(queries, _MUGS, CATEGORY_PRICE_VERDICTS) == _MUGS  # models trained before read none
+    assert PRICE_VERDICT_VERSION == 3
 
 
 def test_cheap_queries_place_each_price_among_its_category_candidates():

@@ -4,7 +4,8 @@ import pytest
 
 from shoprank.core.edit_distance import edit_distance
 from shoprank.core.errors import ConfigError
-from shoprank.core.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, spelling_fixes,
+from shoprank.core.intent_words import LOW_PRICE_WORDS
+from shoprank.core.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, read_as, spelling_fixes,
                                           with_spelling_notes)
 from shoprank.core.text import product_text
 
@@ -82,3 +83,26 @@ def test_versions():
     assert with_spelling_notes(queries, texts, SPELLING_NOTES_VERSION) == ["Ashhby mouse (ashby)"] * 2
     with pytest.raises(ConfigError, match=f"spelling notes version from 0 to {SPELLING_NOTES_VERSION}, got 9"):
         with_spelling_notes(queries, texts, 9)
+
+
+@pytest.mark.parametrize("word, meant", [
+    ("chep", "cheap"), ("cheapp", "cheap"), ("Chaep", "cheap"), ("cheapets", "cheapest"), ("afordable", "affordable"),
+    ("inexpnsive", "inexpensive"), ("budgte", "budget"),
+    ("cheap", None),      # spelt right: nothing to read back
+    ("heap", None),       # a typo keeps the first letter
+    ("chip", None),       # two edits from a five-letter word
+    ("expensive", None),  # "inexpensive" less its first letters is its opposite
+])
+def test_read_as_a_low_price_word(word, meant):
+    assert read_as(word, LOW_PRICE_WORDS) == meant
+
+
+def test_a_misspelt_low_price_word_is_noted_from_version_2():
+    mugs = [_text("Stoneware mug", brand="Kiln"), _text("Glass mug", brand="Clear")]
+    assert with_spelling_notes(["chep mug"] * 2, mugs) == ["chep mug (cheap)"] * 2
+    assert with_spelling_notes(["chep mug"] * 2, mugs, 1) == ["chep mug"] * 2  # models trained before
+    # A word the candidates contain is no typo: "chap" among Chap Stick lip balms stays as typed.
+    balms = [_text("Chap Stick lip balm", brand="Chap Stick"), _text("Cherry lip balm", brand="Kiln")]
+    assert with_spelling_notes(["chap stick"] * 2, balms) == ["chap stick"] * 2
+    # Notes name the low-price word and the candidates' words alike, in query order.
+    assert spelling_fixes("chep glas mug", mugs, LOW_PRICE_WORDS) == ["cheap", "glass"]

@@ -289,9 +289,9 @@ def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     # And asked for "cheap", the cheapest of three candidates of a category scores above the dearest.
     for noun in ("mug", "lamp", "bag"):
         for scale in (15.0, 150.0, 900.0):
-            scores = ranker.score([f"cheap {noun}"] * 3,
-                                  [_priced_text(noun, scale * f) for f in (0.6, 1.0, 1.6)])
-            assert scores[0] > scores[2], (noun, scale, scores)
+            for query in (f"cheap {noun}", f"chep {noun}"):  # misspelt: read as "cheap" (price_fit version 3)
+                scores = ranker.score([query] * 3, [_priced_text(noun, scale * f) for f in (0.6, 1.0, 1.6)])
+                assert scores[0] > scores[2], (query, scale, scores)
     # Models saved when the key was true/false read limit verdicts only; a value of another kind is refused.
     config_path.write_text(json.dumps({**stored, PRICE_VERDICTS_KEY: True}))
     assert Reranker.load(tmp_path / "on").pair_format.price_verdicts == LIMIT_VERDICTS
