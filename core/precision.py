@@ -21,13 +21,17 @@ def resolve_bf16(precision: str, device: str) -> bool:
     MiniLM inference, about 2x for training; emulated elsewhere, so slower)."""
     import torch
 
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_precision(precision)
     if precision != "auto":
         return precision == "bf16"
     if device.startswith("cuda"):
         return torch.cuda.is_bf16_supported()
     return cpu_has_native_bf16()
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
 
 
 def cpu_has_native_bf16() -> bool:

@@ -27,7 +27,7 @@ from .errors import ConfigError, SchemaError
 from .graphed_step import GRAPH_WIDTH_MULTIPLE, GraphedForwardBackward, graph_safe_attention_mask
 from .losses import LOSSES, ranking_loss
 from .metrics import rank_metrics
-from .precision import PRECISIONS, forward_context, resolve_bf16
+from .precision import check_precision, forward_context, resolve_bf16
 from .price_fit import PRICE_VERDICT_VERSION
 from .progress import ProgressLog
 from .query_spelling import SPELLING_NOTES_VERSION
@@ -88,8 +88,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision)
         for name in ("batch_size", "epochs", "grad_accum", "list_size", "max_length", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -20,6 +20,10 @@ def test_precision_resolves_auto_to_what_the_hardware_runs_natively():
     assert resolve_bf16("bf16", "cpu") is True and resolve_bf16("fp32", "cpu") is False
     with pytest.raises(ConfigError, match=r"precision must be one of \('auto', 'fp32', 'bf16'\), got 'fp16'"):
         resolve_bf16("fp16", "cpu")
+    from shoprank.core.training import TrainConfig
+
+    with pytest.raises(ConfigError, match="precision must be one of .*got 'fp16'"):
+        TrainConfig(precision="fp16")  # refused when configured, before any device is chosen
 
 
 @pytest.mark.gpu
