@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .precision import forward_context, resolve_bf16
+from .precision import default_device, forward_context, resolve_bf16
 from .progress import ProgressLog
 
 log = logging.getLogger(__name__)
@@ -37,19 +37,12 @@ def pretrained_model_dir() -> str:
 
 @lru_cache(maxsize=2)
 def _load(model_dir: str):
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir)
     model.eval()
-    return tokenizer, model.to(_device())
-
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return tokenizer, model.to(default_device())
 
 
 def text_keys(texts: Sequence[str], model_dir: str, max_length: int, use_bf16: bool) -> np.ndarray:
@@ -104,7 +97,7 @@ def encode_texts(
     """
     texts = [str(t) for t in texts]
     model_dir = model_dir or pretrained_model_dir()
-    use_bf16 = resolve_bf16(precision, _device())
+    use_bf16 = resolve_bf16(precision, default_device())
     if cache_dir is None or not texts:
         return _encode(texts, batch_size, model_dir, max_length, use_bf16)
     cache = EmbeddingCache(cache_dir)

@@ -1,5 +1,5 @@
-"""The precision a transformer forward pass runs in, and the context it runs in (bf16 autocast
-and the attention kernels).
+"""Where and in what precision a transformer forward pass runs (default device, bf16 or fp32),
+and the context it runs in (bf16 autocast and the attention kernels).
 
 Training, validation and inference share both, so a model is scored the way it was trained and
 every encoder call on one machine embeds the same way.
@@ -13,6 +13,13 @@ from pathlib import Path
 from .errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def default_device() -> str:
+    """A CUDA GPU when there is one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_bf16(precision: str, device: str) -> bool:

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ConfigError
-from .precision import forward_context, resolve_bf16
+from .precision import default_device, forward_context, resolve_bf16
 from .price_fit import PRICE_VERDICT_VERSION, with_price_verdicts
 from .progress import ProgressLog
 from .query_spelling import SPELLING_NOTES_VERSION, with_spelling_notes
@@ -163,11 +163,10 @@ class Reranker:
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, max_length: int | None = None,
              precision: str = "auto") -> "Reranker":
-        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         hf_dir = hf_model_dir(model_dir)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = device or default_device()
         tokenizer = AutoTokenizer.from_pretrained(hf_dir)
         model = AutoModelForSequenceClassification.from_pretrained(hf_dir, num_labels=1)
         model.eval().to(device)

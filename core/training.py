@@ -465,8 +465,7 @@ class _Run:
         return {
             "steps": progress.step,
             "epochs_completed": progress.epoch,
-            # Share of the warmup-and-decay schedule gone through: 1 when the lr reached 0.
-            "schedule_completed": min(1.0, max(progress.step / self.total_steps, self.lr_schedule.budget_spent)),
+            "schedule_completed": self.lr_schedule.completed(progress.step),
             "stop_reason": progress.stop_reason,
             "best_step": progress.best_step if self.best_state is not None else progress.step,
             "validation_ndcg@10": None if not progress.history else progress.best_ndcg,
@@ -594,8 +593,15 @@ class _LinearWarmupDecay:
         self.total_steps = max(total_steps, 1)
         self.budget_spent = 0.0  # stays 0 without a minutes budget; saved with the scheduler's state
 
+    def effective_step(self, step: float) -> float:
+        return max(step, self.budget_spent * self.total_steps)
+
+    def completed(self, step: float) -> float:
+        """Share of the schedule gone through: 1 when the lr has reached 0."""
+        return min(1.0, self.effective_step(step) / self.total_steps)
+
     def __call__(self, step: float) -> float:
-        step = max(step, self.budget_spent * self.total_steps)
+        step = self.effective_step(step)
         if step < self.warmup_steps:
             return (step + 1) / (self.warmup_steps + 1)
         return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))
