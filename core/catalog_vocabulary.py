@@ -88,3 +88,11 @@ BRANDS = (
     "Pinewell", "Lakely", "Juniper Row", "Voss", "Greyfield", "Cobaltia",
 )
 LOCALES = ("en-US", "en-US", "en-US", "en-GB", "en-CA", None)
+# Marketplace titles stuff these between the product name and its variant ("..., Lightweight and
+# Durable, Perfect Gift for Birthday - Navy, M"): long, and alike across categories.
+SELLING_POINTS = (
+    "Lightweight and Durable", "Premium Quality Everyday Essential", "Soft Comfortable Breathable",
+    "Easy to Clean and Care For", "Modern Classic Design", "Perfect Gift for Birthday Christmas Holidays",
+    "Ideal for Home Office Travel Outdoor Use", "Long Lasting Everyday Use", "New Upgraded Version",
+    "Suitable for Men Women Adults", "Stylish Minimalist Look", "Great Value Pack of 1",
+)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog_vocabulary import ADJECTIVES, BRANDS, COLORS, COMPLEMENTS, LEAVES, LOCALES, Leaf
+from .catalog_vocabulary import ADJECTIVES, BRANDS, COLORS, COMPLEMENTS, LEAVES, LOCALES, SELLING_POINTS, Leaf
 from .errors import ConfigError
 from .schema import write_tables
 
@@ -40,6 +40,8 @@ _COMPLEMENT_OF: dict[str, set] = {}
 for _a, _b in COMPLEMENTS:
     _COMPLEMENT_OF.setdefault(_a, set()).add(_b)
     _COMPLEMENT_OF.setdefault(_b, set()).add(_a)
+SELLING_POINTS_PER_TITLE = 3
+_TITLE_STREAM = 97  # marketplace titles draw from their own stream: the rest of the sample stays the same
 TRUTH_DIR = "truth"
 NOISE_TRUTH_FILE = "label_noise.parquet"
 
@@ -53,6 +55,8 @@ class SampleConfig:
     label_noise: share of judgments whose label is flipped to another grade.
     drift: 0 = reference batch; up to 1 = shifted queries, categories and prices.
     sessions_per_query: mean search sessions per query in the click log.
+    marketplace_titles: titles as marketplaces write them, with selling points between the name
+    and the variant (about 30 tokens instead of 13); everything else stays the same.
     """
 
     seed: int = 0
@@ -62,6 +66,7 @@ class SampleConfig:
     label_noise: float = 0.0
     drift: float = 0.0
     sessions_per_query: float = 3.0
+    marketplace_titles: bool = False
 
     def __post_init__(self):
         checks = [
@@ -107,6 +112,8 @@ def generate_sample(config: SampleConfig = SampleConfig()) -> SampleData:
     rng = np.random.default_rng(config.seed)
     leaf_weights = _leaf_weights(config.drift, rng)
     products = _products(config, rng)
+    if config.marketplace_titles:
+        products["title"] = _marketplace_titles(products["title"], np.random.default_rng([config.seed, _TITLE_STREAM]))
     queries, specs = _queries(config, rng, products, leaf_weights)
     judgments = _judgments(config, rng, products, specs)
     judgments, noise_truth = _flip_labels(judgments, config.label_noise, rng)
@@ -169,6 +176,16 @@ def _products(config: SampleConfig, rng: np.random.Generator):
             "_leaf": int(li), "_adjective": adjective, "_brand": brand,
         })
     return pd.DataFrame(rows)
+
+
+def _marketplace_titles(titles, rng: np.random.Generator) -> list[str]:
+    """"Brand Adj Material Type - Color, Size" -> "Brand Adj Material Type, <3 selling points> - Color, Size"."""
+    out = []
+    for title in titles:
+        name, variant = title.rsplit(" - ", 1)
+        points = ", ".join(rng.choice(SELLING_POINTS, size=SELLING_POINTS_PER_TITLE, replace=False))
+        out.append(f"{name}, {points} - {variant}")
+    return out
 
 
 def _typo(word: str, rng: np.random.Generator) -> str:

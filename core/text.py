@@ -41,6 +41,20 @@ def _present(value: Any) -> bool:
 
 
 _PRICE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+# A labelled part ("brand: Acme", "color: navy, size: M") starts with a short key and ": ".
+_LABELLED_PART = re.compile(r"[^\s:|][^:|]{0,30}: ")
+
+
+def description_start(text: str) -> int:
+    """Where the free-text description starts in a product text (its length when there is none).
+
+    product_text writes the description last and unlabelled; a last part that starts like a
+    labelled field counts as a field, so a doubtful part is kept with the fields.
+    """
+    parts = str(text).split(FIELD_SEPARATOR)
+    if len(parts) < 2 or _LABELLED_PART.match(parts[-1]):
+        return len(text)
+    return len(text) - len(parts[-1]) - len(FIELD_SEPARATOR)
 
 
 @dataclass(frozen=True)

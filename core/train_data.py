@@ -1,6 +1,7 @@
 """Training data for the reranker: pairs in, tokenised examples and seeded, length-grouped batches out.
 
-Pairs are tokenised once (no padding); each batch is padded to its own longest row. Batch order
+Pairs are tokenised once (no padding), truncated at max_length (set, or fitted to the pairs);
+each batch is padded to its own longest row. Batch order
 is a pure function of (seed, epoch), so a resumed run replays exactly the batches an
 uninterrupted run would see.
 """
@@ -15,13 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SchemaError
-from .reranker import PairFormat, tokenize_pairs
+from .reranker import PairFormat, pair_inputs, tokenize_pairs
+from .text import description_start
 
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("query_id", "query", "product_text", "label", "split")
 # Batches are drawn from pools of this many batches sorted by length: little padding, still shuffled.
 POOL_BATCHES = 50
+# A fitted max_length keeps whole the query and product fields of this share of training pairs,
+# rounded up to a multiple of 8, within these bounds (128 keeps a CPU step affordable).
+FIELDS_WHOLE_SHARE = 0.95
+FITTED_MAX_LENGTH_BOUNDS = (64, 128)
+FIT_SAMPLE_PAIRS = 4000  # whole queries, seeded, so the fit is quick on any catalogue
 
 
 def load_pairs(pairs):
@@ -98,6 +105,37 @@ class Examples:
         return Examples(ids=[self.ids[i] for i in keep], type_ids=[self.type_ids[i] for i in keep],
                         labels=self.labels[keep], weights=self.weights[keep], groups=groups.astype(np.int64),
                         query_ids=self.query_ids[keep], product_ids=self.product_ids[keep])
+
+
+def field_lengths(frame, tokenizer, pair_format: PairFormat = PairFormat(), seed: int = 0,
+                  longest: int = FITTED_MAX_LENGTH_BOUNDS[1]) -> np.ndarray:
+    """Tokens of each pair up to the end of the product's fields (title, brand, category, price
+    with its verdict, attributes: all but the description), for a seeded sample of whole queries;
+    counted up to a little past `longest`.
+
+    A cross-encoder truncates from the end of the text, so a max_length shorter than this cuts
+    the price, category or attributes of the pair.
+    """
+    sample = select_by_budget(frame, FIT_SAMPLE_PAIRS, seed)
+    sample = sample.sort_values(["query_id", "product_id"] if "product_id" in sample else ["query_id"], kind="stable")
+    queries, texts = pair_inputs(sample["query"].tolist(), sample["product_text"].tolist(), pair_format)
+    fields = [text[:description_start(text)] for text in texts]
+    encoded = tokenizer(queries, fields, truncation="longest_first", max_length=longest + 8)
+    return np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
+
+
+def fitted_max_length(lengths: np.ndarray, tokenizer=None) -> int:
+    """The shortest multiple of 8 that keeps the fields whole in 95% of pairs, within 64..128
+    (and the tokenizer's own limit)."""
+    low, high = FITTED_MAX_LENGTH_BOUNDS
+    high = min(high, int(getattr(tokenizer, "model_max_length", high) or high))
+    needed = int(np.ceil(np.quantile(lengths, FIELDS_WHOLE_SHARE) / 8.0) * 8)
+    return int(min(max(needed, low), high))
+
+
+def fields_whole_share(lengths: np.ndarray, max_length: int) -> float:
+    """Share of pairs whose query and product fields fit in max_length."""
+    return float(np.mean(lengths <= max_length))
 
 
 def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()) -> Examples:

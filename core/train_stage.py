@@ -37,11 +37,12 @@ def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: Train
 
 def config_from_params(overrides_json: str = "", **params) -> TrainConfig:
     """TrainConfig from pipeline parameters, where kfp has no None: 0 / 0.0 mean "no budget" for
-    max_pairs, max_steps and max_minutes, and "" means "default" for init_model_dir.
+    max_pairs, max_steps and max_minutes, 0 means "fitted to the pairs" for max_length, and ""
+    means "default" for init_model_dir.
     overrides_json (a JSON object of TrainConfig fields, e.g. a tuned config) wins over params."""
     import json
 
-    for name in ("max_pairs", "max_steps", "max_minutes"):
+    for name in ("max_pairs", "max_steps", "max_minutes", "max_length"):
         if name in params and not params[name]:
             params[name] = None
     if "init_model_dir" in params and not params["init_model_dir"]:
@@ -60,5 +61,6 @@ def config_from_params(overrides_json: str = "", **params) -> TrainConfig:
 def stage_metrics(result: dict) -> dict:
     """The numeric, JSON-safe part of a training result."""
     keys = ("validation_ndcg@10", "steps", "best_step", "epochs_completed", "train_pairs", "train_queries",
-            "pairs_seen", "schedule_completed", "train_seconds", "pairs_per_s", "final_loss", "world_size")
+            "pairs_seen", "schedule_completed", "train_seconds", "pairs_per_s", "final_loss", "world_size",
+            "max_length", "fields_whole_share")
     return {k: float(result[k]) for k in keys if isinstance(result.get(k), (int, float))}

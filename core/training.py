@@ -35,11 +35,14 @@ from .query_typos import with_misspelt_queries
 from .reranker import PairFormat
 from .seeding import seed_everything
 from .step_timer import StepTimer
-from .train_data import collate, data_fingerprint, epoch_batches, load_pairs, select_by_budget, tokenize_examples
+from .train_data import (collate, data_fingerprint, epoch_batches, field_lengths, fields_whole_share,
+                         fitted_max_length, load_pairs, select_by_budget, tokenize_examples)
 from .weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
+# Warn when max_length cuts the product fields of more than this share of training pairs.
+FIELDS_CUT_WARNING_SHARE = 0.25
 # Fields that change how a run is watched or bounded in wall time, not what it computes.
 _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes")
 
@@ -51,7 +54,8 @@ class TrainConfig:
     The defaults (listwise loss, lr 2e-4, 3 epochs, weights averaged with ema_decay 0.995) train
     on the built-in sample in about 6 minutes on 2 CPU cores (bf16 where native). Over three seeds
     they generalised best to an unseen catalogue's queries (benchmarks/train_configs.py; figures
-    in the train component's README). On a GPU raise max_length (96-128) and batch_size.
+    in the train component's README). On a GPU raise batch_size and max_length (96-128); for
+    long titles on CPU, max_length=None fits it to the pairs (README).
     """
 
     lr: float = 2e-4                 # peak AdamW learning rate (after linear warmup)
@@ -65,7 +69,8 @@ class TrainConfig:
     ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
     loss: str = "listwise"           # listwise | pointwise | pairwise (listwise ranked best over three seeds; README)
     list_size: int = 32              # most candidates of one query ranked together by the list losses
-    max_length: int = 64             # tokens per (query, text) pair; stored with the model for inference
+    max_length: int | None = 64      # tokens per (query, text) pair, stored with the model for inference;
+                                     # None = fitted to the pairs (train_data.fitted_max_length: 64..128)
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)
     price_verdicts: bool = True      # "(over budget)", "(lowest-priced third of its category here)" etc. after the price
     spelling_notes: bool = True      # "Ashhby mouse (ashby)": the candidates' nearest word after a misspelt query word
@@ -90,6 +95,8 @@ class TrainConfig:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         check_precision(self.precision)
         for name in ("batch_size", "epochs", "grad_accum", "list_size", "max_length", "eval_batch_size"):
+            if name == "max_length" and self.max_length is None:
+                continue
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.layer_lr_decay <= 1:
@@ -159,7 +166,7 @@ class _Progress:
 def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
           checkpoint_dir: str | Path | None = None) -> dict:
     """Fine-tune on the 'train' split (early stopping on 'validation'), save the HF model
-    (with tokenizer, whose model_max_length is config.max_length) to out_dir, return a summary.
+    (with tokenizer, whose model_max_length is the run's max_length) to out_dir, return a summary.
 
     With checkpoint_dir, a checkpoint of this exact run there is resumed, and new ones are
     written every config.checkpoint_every steps and at each epoch end.
@@ -186,7 +193,7 @@ def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: _Dis
     run.loop()
     result = run.finish()
     if dist.is_main:
-        save_hf_model(run.core_model, run.tokenizer, out_dir, config.max_length, config.pair_format)
+        save_hf_model(run.core_model, run.tokenizer, out_dir, run.max_length, config.pair_format)
         log.info("train: done after %d steps (%s), best validation ndcg@10 %s, %.1f s", result["steps"],
                  result["stop_reason"], result["validation_ndcg@10"], result["train_seconds"])
     return result
@@ -209,10 +216,11 @@ class _Run:
         self.input_names = [n for n in self.tokenizer.model_input_names
                             if n in ("input_ids", "attention_mask", "token_type_ids")]
         self.pad_id = self.tokenizer.pad_token_id or 0
-        self.epoch_ex = training_examples(frame, config, self.tokenizer)
+        self.max_length, self.fields_whole_share = self._max_length(frame)
+        self.epoch_ex = training_examples(frame, config, self.tokenizer, self.max_length)
         self.train_ex = self.epoch_ex[0]
         valid_frame = frame[frame["split"] == "validation"]
-        self.valid_ex = (tokenize_examples(valid_frame, self.tokenizer, config.max_length, config.pair_format)
+        self.valid_ex = (tokenize_examples(valid_frame, self.tokenizer, self.max_length, config.pair_format)
                          if len(valid_frame) else None)
 
         self.core_model = _load_model(init_dir, config.seed).to(dist.device)
@@ -251,6 +259,25 @@ class _Run:
 
     def forward_context(self):
         return forward_context(self.dist.device, self.use_bf16)
+
+    def _max_length(self, frame) -> tuple[int, float]:
+        """The configured max_length (or one fitted to the pairs), and the share of training pairs
+        whose product fields it keeps whole."""
+        lengths = field_lengths(_training_rows(frame, self.config), self.tokenizer, self.config.pair_format,
+                                self.config.seed)
+        fitted = fitted_max_length(lengths, self.tokenizer)
+        max_length = self.config.max_length or fitted
+        whole = fields_whole_share(lengths, max_length)
+        if self.dist.is_main:
+            log.info("train: max_length %d (%s): query and product fields whole in %.1f%% of %d sampled training "
+                     "pairs (the description may be cut)", max_length,
+                     "set" if self.config.max_length else "fitted to the pairs", 100 * whole, len(lengths))
+            if whole < 1 - FIELDS_CUT_WARNING_SHARE:
+                log.warning("train: max_length %d cuts the product fields (price, category, attributes after the "
+                            "title) of %.0f%% of training pairs; max_length %d keeps them whole in %.0f%% "
+                            "(max_length=None fits it; a longer step)", max_length, 100 * (1 - whole), fitted,
+                            100 * fields_whole_share(lengths, fitted))
+        return max_length, whole
 
     def _graphed_step(self) -> GraphedForwardBackward | None:
         if not self.config.cuda_graphs:
@@ -481,6 +508,8 @@ class _Run:
             "graph_replays": 0 if self.graphed is None else self.graphed.replays,
             "device": self.dist.device,
             "precision": "bf16" if self.use_bf16 else "fp32",
+            "max_length": self.max_length,
+            "fields_whole_share": self.fields_whole_share,
             "world_size": self.dist.world_size,
             "resumed_from_step": self.resumed_from,
             "data_fingerprint": self.fingerprint,
@@ -489,7 +518,7 @@ class _Run:
         }
 
 
-def training_examples(frame, config: TrainConfig, tokenizer) -> list:
+def training_examples(frame, config: TrainConfig, tokenizer, max_length: int) -> list:
     """Each epoch's tokenised training pairs: the train split within the pair budget, in the
     config's pair format, without the rows of weight 0.
 
@@ -497,7 +526,7 @@ def training_examples(frame, config: TrainConfig, tokenizer) -> list:
     note reads all of a query's candidates, as it will when the model serves.
     """
     train_frame = _training_rows(frame, config)
-    encode = functools.partial(tokenize_examples, tokenizer=tokenizer, max_length=config.max_length,
+    encode = functools.partial(tokenize_examples, tokenizer=tokenizer, max_length=max_length,
                                pair_format=config.pair_format)
     examples = encode(train_frame).without_zero_weights()
     # Each epoch sees its own seeded misspellings; without them every epoch shares one set.

@@ -35,12 +35,15 @@ def sample(
     queries: int = typer.Option(400, help="Number of queries."),
     label_noise: float = typer.Option(0.0, help="Share of judgments flipped to another grade (truth in OUT/truth/)."),
     drift: float = typer.Option(0.0, help="0 = reference batch; up to 1 = shifted queries, categories, prices."),
+    marketplace_titles: bool = typer.Option(
+        False, help="Long titles as marketplaces write them (selling points between name and variant)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
 ):
     """Write the built-in sample data to a folder."""
     from shoprank.core.sample import SampleConfig, generate_sample
 
-    config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift)
+    config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift,
+                          marketplace_titles=marketplace_titles)
     path = generate_sample(config).write(out, fmt)
     console.print(f"sample data written to [bold]{path}[/bold]")
 

@@ -46,3 +46,12 @@ def small_pairs(small_sample):
     from shoprank.core.pairs import build_pairs
 
     return build_pairs(small_sample.tables)
+
+
+@pytest.fixture(scope="session")
+def small_marketplace_pairs():
+    """The small sample's pairs with long marketplace-style titles."""
+    from shoprank.core.pairs import build_pairs
+    from shoprank.core.sample import SampleConfig, generate_sample
+
+    return build_pairs(generate_sample(SampleConfig(**SMALL_SAMPLE, marketplace_titles=True)).tables)

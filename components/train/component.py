@@ -41,6 +41,8 @@ def train_reranker(
     layer_lr_decay: < 1 gives each lower layer a smaller lr (keeps more of the pretrained encoder).
     query_typo_rate: share of training queries misspelt (one edit) afresh each epoch.
     ema_decay: the model validated and kept is this moving average of the weights (0 = last step's).
+    max_length: tokens per (query, product text) pair; 0 = fitted to the pairs (64-128, long enough
+    for the query and the product's fields in 95% of them; for long titles, see the README).
     max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path
     (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shoprank.core.text import ProductFields, product_text, read_product_text
+from shoprank.core.text import ProductFields, description_start, product_text, read_product_text
 
 
 def test_fields_read_back_with_the_price_position():
@@ -28,3 +28,20 @@ def test_missing_and_lookalike_fields(product, expected):
         expected.title, expected.brand, expected.category, expected.price)
     if fields.price is not None:
         assert text[: fields.price_end].endswith(f"{fields.price:.2f}")
+
+
+@pytest.mark.parametrize("product, description", [
+    ({"title": "Linen Tee", "brand": "Acme", "price": 9.0, "attributes": '{"color": "red"}',
+      "description": "Soft linen, cut loose."}, "Soft linen, cut loose."),
+    ({"title": "Linen Tee", "price": 9.0, "description": "Soft."}, "Soft."),
+    ({"title": "Linen Tee", "price": 9.0, "attributes": '{"color": "red"}'}, ""),
+    ({"title": "Linen Tee", "brand": "Acme"}, ""),
+    ({"title": "Linen Tee"}, ""),
+    # A description that opens like a labelled field stays with the fields: the safe side.
+    ({"title": "Linen Tee", "description": "Care: wash cold."}, ""),
+])
+def test_description_start_splits_the_free_text_off(product, description):
+    text = product_text(product)
+    start = description_start(text)
+    assert text[start:].removeprefix(" | ") == description
+    assert text[:start] == (text[: -len(description) - 3] if description else text)

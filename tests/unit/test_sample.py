@@ -30,6 +30,19 @@ def test_same_seed_same_data_other_seed_other_data():
     assert not a.tables["products"]["title"].equals(c.tables["products"]["title"])
 
 
+def test_marketplace_titles_change_the_titles_only():
+    plain = generate_sample(SampleConfig(seed=3, n_products=200, n_queries=40))
+    long = generate_sample(SampleConfig(seed=3, n_products=200, n_queries=40, marketplace_titles=True))
+    for name in ("queries", "judgments", "interactions"):
+        pd.testing.assert_frame_equal(plain.tables[name], long.tables[name])
+    before, after = plain.tables["products"], long.tables["products"]
+    pd.testing.assert_frame_equal(before.drop(columns="title"), after.drop(columns="title"))
+    for short_title, long_title in zip(before["title"], after["title"]):
+        name, variant = short_title.rsplit(" - ", 1)
+        assert long_title.startswith(name + ", ") and long_title.endswith(" - " + variant)
+        assert len(long_title) > len(short_title) + 40
+
+
 def test_tables_follow_the_contracts(small_sample):
     for name, frame in small_sample.tables.items():
         assert list(frame.columns) == TABLES[name].column_names

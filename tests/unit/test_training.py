@@ -101,8 +101,8 @@ def test_rows_of_weight_zero_leave_after_their_query_is_formatted(tiny):
                           for i, (q, query, pid, title, brand, price, w) in enumerate(rows)])
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     cfg = TrainConfig(init_model_dir=tiny, max_length=64, epochs=1)
-    kept = training_examples(frame, cfg, tokenizer)[0]
-    everything = training_examples(frame.assign(weight=1.0), cfg, tokenizer)[0]
+    kept = training_examples(frame, cfg, tokenizer, cfg.max_length)[0]
+    everything = training_examples(frame.assign(weight=1.0), cfg, tokenizer, cfg.max_length)[0]
     assert list(kept.product_ids) == ["p2", "p3", "p5", "p6"]
     ids = dict(zip(everything.product_ids, everything.ids))
     for product_id, row_ids in zip(kept.product_ids, kept.ids):
