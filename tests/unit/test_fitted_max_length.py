@@ -96,7 +96,7 @@ def test_training_warns_when_max_length_cuts_most_fields(tmp_path, caplog, long_
     assert result["max_length"] == 64 == trained_max_length(tmp_path / "m")
     assert result["fields_whole_share"] < 0.75
     warning = next(r.getMessage() for r in caplog.records if "cuts the product fields" in r.getMessage())
-    assert "max_length 64" in warning and "max_length=None fits it" in warning
+    assert "max_length 64" in warning and "max_length None, or 0 on the train component, fits it" in warning
 
 
 def test_pipeline_zero_means_fitted():
