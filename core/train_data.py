@@ -107,20 +107,24 @@ class Examples:
                         query_ids=self.query_ids[keep], product_ids=self.product_ids[keep])
 
 
-def field_lengths(frame, tokenizer, pair_format: PairFormat = PairFormat(), seed: int = 0,
-                  longest: int = FITTED_MAX_LENGTH_BOUNDS[1]) -> np.ndarray:
+def by_query(frame):
+    """Rows in a fixed order with each query's candidates together (query_id, then product_id
+    when present), as a pair format that reads all of a query's candidates needs."""
+    return frame.sort_values(["query_id", "product_id"] if "product_id" in frame else ["query_id"], kind="stable")
+
+
+def field_lengths(frame, tokenizer, pair_format: PairFormat = PairFormat(), seed: int = 0) -> np.ndarray:
     """Tokens of each pair up to the end of the product's fields (title, brand, category, price
     with its verdict, attributes: all but the description), for a seeded sample of whole queries;
-    counted up to a little past `longest`.
+    counted up to a little past the longest fitted max_length.
 
     A cross-encoder truncates from the end of the text, so a max_length shorter than this cuts
     the price, category or attributes of the pair.
     """
-    sample = select_by_budget(frame, FIT_SAMPLE_PAIRS, seed)
-    sample = sample.sort_values(["query_id", "product_id"] if "product_id" in sample else ["query_id"], kind="stable")
+    sample = by_query(select_by_budget(frame, FIT_SAMPLE_PAIRS, seed))
     queries, texts = pair_inputs(sample["query"].tolist(), sample["product_text"].tolist(), pair_format)
     fields = [text[:description_start(text)] for text in texts]
-    encoded = tokenizer(queries, fields, truncation="longest_first", max_length=longest + 8)
+    encoded = tokenizer(queries, fields, truncation="longest_first", max_length=FITTED_MAX_LENGTH_BOUNDS[1] + 8)
     return np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
 
 
@@ -141,7 +145,7 @@ def fields_whole_share(lengths: np.ndarray, max_length: int) -> float:
 def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()) -> Examples:
     """Tokenise a pairs frame (sorted by query_id, product_id) into Examples; all of a query's
     candidates are in the frame, as pair_format needs."""
-    frame = frame.sort_values(["query_id", "product_id"] if "product_id" in frame else ["query_id"], kind="stable")
+    frame = by_query(frame)
     encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length,
                              pair_format=pair_format)
     query_ids = frame["query_id"].astype(str).to_numpy()
