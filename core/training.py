@@ -52,10 +52,11 @@ class TrainConfig:
     """Hyperparameters and budgets of one fine-tune.
 
     The defaults (listwise loss, lr 2e-4, 3 epochs, weights averaged with ema_decay 0.995) train
-    on the built-in sample in about 6 minutes on 2 CPU cores (bf16 where native). Over three seeds
-    they generalised best to an unseen catalogue's queries (benchmarks/train_configs.py; figures
-    in the train component's README). On a GPU raise batch_size and max_length (96-128); for
-    long titles on CPU, max_length=None fits it to the pairs (README).
+    on the built-in sample in about 6 minutes on 2 CPU cores with native bf16, 16 in fp32 on an
+    AVX2-only CPU. Over three seeds they generalised best to an unseen catalogue's queries
+    (benchmarks/train_configs.py; figures in the train component's README). On a GPU raise
+    batch_size and max_length (96-128); for long titles on CPU, max_length=None fits it to the
+    pairs (README).
     """
 
     lr: float = 2e-4                 # peak AdamW learning rate (after linear warmup)
@@ -64,6 +65,10 @@ class TrainConfig:
     warmup_ratio: float = 0.1        # share of optimizer steps with linearly rising lr; then linear decay to 0
     weight_decay: float = 0.01       # AdamW decoupled decay (not on biases and LayerNorm weights)
     layer_lr_decay: float = 1.0      # lr x decay^(layers above): lower layers keep more of the pretrained encoder
+    frozen_layers: int = 0           # lowest layers kept as pretrained: 1 = the embeddings, 2 = also the first
+                                     # transformer layer, ...; no backward pass or optimizer state for them
+    dropout: float | None = None     # dropout in the encoder and head; None = the pretrained model's (0.1).
+                                     # 0 also lets CPU attention run its fused kernel
     grad_accum: int = 1              # micro-batches per optimizer step
     max_grad_norm: float = 1.0       # gradient clipping; 0 disables
     ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
@@ -101,6 +106,10 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.layer_lr_decay <= 1:
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
+        if self.frozen_layers < 0:
+            raise ConfigError(f"frozen_layers must be >= 0, got {self.frozen_layers}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1) or None, got {self.dropout}")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0 <= self.query_typo_rate <= 1:
@@ -223,7 +232,8 @@ class _Run:
         self.valid_ex = (tokenize_examples(valid_frame, self.tokenizer, self.max_length, config.pair_format)
                          if len(valid_frame) else None)
 
-        self.core_model = _load_model(init_dir, config.seed).to(dist.device)
+        self.core_model = _load_model(init_dir, config.seed, config.dropout).to(dist.device)
+        freeze_lowest_layers(self.core_model, config.frozen_layers)
         self.model = self.core_model
         if dist.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -237,10 +247,11 @@ class _Run:
         self.steps_per_epoch = [math.ceil(len(b) / config.grad_accum) for b in self.plan]
         self.total_steps = min(sum(self.steps_per_epoch), config.max_steps or sum(self.steps_per_epoch))
         warmup_steps = int(round(config.warmup_ratio * self.total_steps))
-        # Fused AdamW on CUDA: one kernel per step instead of several per parameter group.
+        # Fused AdamW, as the transformers Trainer uses by default: one pass over the weights per
+        # step (MiniLM on 2 CPU cores: 13 ms against 114 for the per-parameter loop).
         self.optimizer = torch.optim.AdamW(
             _param_groups(self.core_model, config.weight_decay, config.lr, config.layer_lr_decay), lr=config.lr,
-            fused=dist.device.startswith("cuda") or None)
+            fused=True)
         self.lr_schedule = _LinearWarmupDecay(warmup_steps, self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_schedule)
         self.average = WeightAverage(self.core_model, config.ema_decay) if config.ema_decay else None
@@ -550,8 +561,9 @@ def _training_rows(frame, config: TrainConfig):
     return train_frame
 
 
-def _load_model(init_dir: str, seed: int):
-    """The encoder with a new one-logit head, initialised from the seed."""
+def _load_model(init_dir: str, seed: int, dropout: float | None = None):
+    """The encoder with a new one-logit head, initialised from the seed; dropout (hidden,
+    attention and head) overrides the pretrained config's when given."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -559,9 +571,28 @@ def _load_model(init_dir: str, seed: int):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized head" warning is expected here
     try:
-        return AutoModelForSequenceClassification.from_pretrained(init_dir, num_labels=1)
+        overrides = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+        return AutoModelForSequenceClassification.from_pretrained(init_dir, num_labels=1, **overrides)
     finally:
         hf_logging.set_verbosity(verbosity)
+
+
+def freeze_lowest_layers(model, count: int) -> None:
+    """Keep the lowest `count` layers (the embeddings first, then the transformer layers) as
+    pretrained: autograd then stops below the lowest trained layer."""
+    if count == 0:
+        return
+    base = model.base_model
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if not hasattr(base, "embeddings") or layers is None:
+        raise ConfigError(f"frozen_layers needs an encoder with .embeddings and .encoder.layer (BERT-like); "
+                          f"{type(base).__name__} has not")
+    stack = [base.embeddings, *layers]
+    if count > len(stack):
+        raise ConfigError(f"frozen_layers must be at most {len(stack)} (the embeddings and {len(layers)} "
+                          f"transformer layers), got {count}")
+    for module in stack[:count]:
+        module.requires_grad_(False)
 
 
 def weights_sha256(model) -> str:

@@ -13,7 +13,7 @@ import contextlib
 
 
 class WeightAverage:
-    """EMA of the floating-point parameters of `model`, in their dtype and on their device."""
+    """EMA of the trainable floating-point parameters of `model`, in their dtype and on their device."""
 
     def __init__(self, model, decay: float):
         if not 0 < decay < 1:
@@ -59,7 +59,8 @@ class WeightAverage:
 
 
 def _float_params(model) -> list:
-    return [p for p in model.parameters() if p.is_floating_point()]
+    """The parameters training changes (frozen ones never move, so averaging them is wasted work)."""
+    return [p for p in model.parameters() if p.is_floating_point() and p.requires_grad]
 
 
 def _assign(targets: list, sources: list) -> None:

@@ -202,13 +202,13 @@ def test_list_losses_take_a_slot_count_and_give_nothing_to_learn_from_flat_lists
     # A slot count known on the host (here with two empty slots) gives the same loss and gradient.
     given = listwise_loss(logits, labels, weights, groups, n_groups=4)
     (given_grad,) = torch.autograd.grad(given, logits)
-    assert float(given) == float(read) and torch.equal(given_grad, read_grad)
+    assert float(given.detach()) == float(read.detach()) and torch.equal(given_grad, read_grad)
     # Lists whose items are all irrelevant (or tie) rank nothing: loss 0, gradient 0, no NaN.
     for loss in (lambda x: listwise_loss(x, torch.zeros(5), weights, groups, n_groups=2),
                  lambda x: pairwise_loss(x, torch.ones(5), weights, groups)):
         value = loss(logits)
         (grad,) = torch.autograd.grad(value, logits)
-        assert float(value) == 0.0 and torch.equal(grad, torch.zeros(5))
+        assert float(value.detach()) == 0.0 and torch.equal(grad, torch.zeros(5))
 
 
 @pytest.mark.gpu
@@ -401,6 +401,44 @@ def test_layer_lr_decay_keeps_lower_layers_close_to_the_pretrained_weights(tiny,
 def test_layer_lr_decay_outside_zero_to_one_is_a_clear_error():
     with pytest.raises(ConfigError, match=r"layer_lr_decay must be in \(0, 1\], got 0"):
         TrainConfig(layer_lr_decay=0)
+
+
+
+def test_frozen_layers_keep_their_pretrained_weights_and_the_rest_learn(tiny, tmp_path):
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    result = train(toy_pairs(), tmp_path / "m", config(tiny, epochs=1, max_steps=3, frozen_layers=2))
+    before = AutoModel.from_pretrained(tiny).state_dict()
+    after = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m").bert.state_dict()
+    frozen = [n for n in before if n.startswith(("embeddings.", "encoder.layer.0."))]
+    trained = [n for n in before if n.startswith("encoder.layer.1.") and n.endswith(".weight")]
+    assert frozen and trained
+    assert all(torch.equal(before[n], after[n]) for n in frozen)
+    assert all(not torch.equal(before[n], after[n]) for n in trained)
+    assert result["config"]["frozen_layers"] == 2
+
+
+def test_frozen_layers_out_of_range_is_a_clear_error(tiny, tmp_path):
+    with pytest.raises(ConfigError, match=r"frozen_layers must be >= 0, got -1"):
+        TrainConfig(frozen_layers=-1)
+    # The tiny model has the embeddings and 2 transformer layers: at most 3 can be frozen.
+    with pytest.raises(ConfigError, match=r"frozen_layers must be at most 3 \(the embeddings and 2 transformer "
+                                          r"layers\), got 4"):
+        train(toy_pairs(), tmp_path / "m", config(tiny, max_steps=1, frozen_layers=4))
+
+
+def test_dropout_overrides_the_pretrained_config_and_changes_the_run(tiny, tmp_path):
+    import json
+
+    pairs = toy_pairs()
+    pretrained = train(pairs, tmp_path / "p", config(tiny, max_steps=3))
+    without = train(pairs, tmp_path / "n", config(tiny, max_steps=3, dropout=0.0))
+    saved = json.loads((tmp_path / "n" / "config.json").read_text())
+    assert saved["hidden_dropout_prob"] == saved["attention_probs_dropout_prob"] == 0.0
+    assert json.loads((tmp_path / "p" / "config.json").read_text())["hidden_dropout_prob"] > 0
+    assert without["weights_sha256"] != pretrained["weights_sha256"]
+    with pytest.raises(ConfigError, match=r"dropout must be in \[0, 1\) or None, got 1.0"):
+        TrainConfig(dropout=1.0)
 
 
 # ----------------------------------------------------------------------------- CUDA graphs

@@ -69,3 +69,14 @@ def test_state_of_another_average_is_refused_with_what_differs():
         WeightAverage(_linear(0.0), decay=0.99).load_state_dict(state)
     with pytest.raises(ValueError, match=r"decay must be in \(0, 1\), got 1.0"):
         WeightAverage(_linear(0.0), decay=1.0)
+
+
+def test_frozen_parameters_are_left_out():
+    layer = _linear(1.0)
+    layer.bias.requires_grad_(False)
+    average = WeightAverage(layer, decay=0.9)
+    assert len(average.shadow) == 1 and average.shadow[0].shape == (2, 3)
+    _set(layer, 5.0)
+    average.update(layer)
+    average.copy_to(layer)
+    assert torch.allclose(layer.weight, torch.full((2, 3), 5.0))
