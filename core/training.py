@@ -571,7 +571,8 @@ def _load_model(init_dir: str, seed: int, dropout: float | None = None):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized head" warning is expected here
     try:
-        overrides = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+        overrides = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout,
+                                                "classifier_dropout": dropout}
         return AutoModelForSequenceClassification.from_pretrained(init_dir, num_labels=1, **overrides)
     finally:
         hf_logging.set_verbosity(verbosity)

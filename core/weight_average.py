@@ -20,7 +20,7 @@ class WeightAverage:
             raise ValueError(f"decay must be in (0, 1), got {decay}")
         self.decay = decay
         self.updates = 0
-        self.shadow = [p.detach().clone() for p in _float_params(model)]
+        self.shadow = [p.detach().clone() for p in _trained_params(model)]
 
     def update(self, model) -> None:
         """Fold the model's current weights into the average (call after each optimizer step)."""
@@ -30,12 +30,12 @@ class WeightAverage:
         decay = min(self.decay, (self.updates - 1) / self.updates)
         with torch.no_grad():
             # One fused kernel per device and dtype: matters on a GPU, where a step is launch-bound.
-            torch._foreach_lerp_(self.shadow, [p.detach() for p in _float_params(model)], 1.0 - decay)
+            torch._foreach_lerp_(self.shadow, [p.detach() for p in _trained_params(model)], 1.0 - decay)
 
     @contextlib.contextmanager
     def swapped_into(self, model):
         """Within the block the model holds the averaged weights; its own come back after."""
-        params = _float_params(model)
+        params = _trained_params(model)
         own = [p.detach().clone() for p in params]
         _assign(params, self.shadow)
         try:
@@ -45,7 +45,7 @@ class WeightAverage:
 
     def copy_to(self, model) -> None:
         """Overwrite the model's weights with the average."""
-        _assign(_float_params(model), self.shadow)
+        _assign(_trained_params(model), self.shadow)
 
     def state_dict(self) -> dict:
         return {"decay": self.decay, "updates": self.updates, "shadow": [t.to("cpu", copy=True) for t in self.shadow]}
@@ -58,7 +58,7 @@ class WeightAverage:
         _assign(self.shadow, [t.to(s.device) for t, s in zip(state["shadow"], self.shadow)])
 
 
-def _float_params(model) -> list:
+def _trained_params(model) -> list:
     """The parameters training changes (frozen ones never move, so averaging them is wasted work)."""
     return [p for p in model.parameters() if p.is_floating_point() and p.requires_grad]
 

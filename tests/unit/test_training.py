@@ -434,7 +434,7 @@ def test_dropout_overrides_the_pretrained_config_and_changes_the_run(tiny, tmp_p
     pretrained = train(pairs, tmp_path / "p", config(tiny, max_steps=3))
     without = train(pairs, tmp_path / "n", config(tiny, max_steps=3, dropout=0.0))
     saved = json.loads((tmp_path / "n" / "config.json").read_text())
-    assert saved["hidden_dropout_prob"] == saved["attention_probs_dropout_prob"] == 0.0
+    assert saved["hidden_dropout_prob"] == saved["attention_probs_dropout_prob"] == saved["classifier_dropout"] == 0.0
     assert json.loads((tmp_path / "p" / "config.json").read_text())["hidden_dropout_prob"] > 0
     assert without["weights_sha256"] != pretrained["weights_sha256"]
     with pytest.raises(ConfigError, match=r"dropout must be in \[0, 1\) or None, got 1.0"):
