@@ -286,8 +286,8 @@ class _Run:
             if whole < 1 - FIELDS_CUT_WARNING_SHARE:
                 log.warning("train: max_length %d cuts the product fields (price, category, attributes after the "
                             "title) of %.0f%% of training pairs; max_length %d keeps them whole in %.0f%% "
-                            "(max_length None, or 0 on the train component, fits it: longer steps)", max_length, 100 * (1 - whole), fitted,
-                            100 * fields_whole_share(lengths, fitted))
+                            "(max_length None, or 0 on the train component, fits it: longer steps)",
+                            max_length, 100 * (1 - whole), fitted, 100 * fields_whole_share(lengths, fitted))
         return max_length, whole
 
     def _graphed_step(self) -> GraphedForwardBackward | None:

@@ -403,7 +403,6 @@ def test_layer_lr_decay_outside_zero_to_one_is_a_clear_error():
         TrainConfig(layer_lr_decay=0)
 
 
-
 def test_frozen_layers_keep_their_pretrained_weights_and_the_rest_learn(tiny, tmp_path):
     from transformers import AutoModel, AutoModelForSequenceClassification
 
