@@ -15,7 +15,7 @@ Zero-shot (the pretrained encoder's cosine) is printed for each set as the bar t
 of 13), as many retailers' catalogues have: what a fixed truncation length costs shows there.
 
 Each run is a full fine-tune plus scoring the three sets: on 2 CPU cores about 7 minutes with
-native bf16, 19 on an AVX2-only CPU (fp32); 20 seconds on an H100. The last line printed is one
+native bf16, 17-18 on an AVX2-only CPU (fp32); 20 seconds on an H100. The last line printed is one
 JSON object.
 """
 

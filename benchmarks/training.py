@@ -8,7 +8,11 @@
    all-MiniLM-L6-v2 with a new 1-logit head), same pairs, same batch size, same truncation
    length, each in its own process (clean peak memory), on CPU and on GPU when one is present.
    On a GPU, step times come from CUDA events for every runner, so no runner waits on the GPU
-   after each step; there, ours also runs with cuda_graphs (ours_graphs).
+   after each step; there, ours also runs with cuda_graphs (ours_graphs). The runners take
+   turns over --rounds rounds (machines drift: on a shared 2-core VM, two back-to-back runs of
+   the same step differed by 24%); each runner's pairs/s is its median over the rounds, and the
+   speedup is the median of the rounds' own ratios. Where bf16 is not native, "ours" already
+   runs fp32, so ours_fp32 is not run again.
 2. Quality: NDCG@10 on the sample's validation and test splits of the model fine-tuned with
    the default TrainConfig vs BM25 vs the zero-shot encoder (cosine) vs the MS MARCO
    cross-encoder, plus the wall-clock minutes of that training run.
@@ -156,6 +160,41 @@ def _worker_hf(frame, device: str, steps: int, batch_size: int) -> dict:
     return {"step_seconds_median": float(np.median(intervals)), "steps": len(timer.ends), "precision": "fp32"}
 
 
+def runners(device: str) -> tuple:
+    """The runners for a device: ours_fp32 only where "auto" runs ours in bf16, else it is ours."""
+    from shoprank.core.precision import resolve_bf16
+
+    kinds = GPU_RUNNERS if device == "cuda" else RUNNERS
+    return kinds if resolve_bf16("auto", device) else tuple(k for k in kinds if k != "ours_fp32")
+
+
+def measure_rounds(device: str, pairs_file: str, steps: int, threads: int, batch_size: int,
+                   rounds: int) -> tuple[dict, list]:
+    """Every runner once per round, in turn: per runner its median over the rounds, and each
+    round's speedup of ours over the Trainer."""
+    kinds = runners(device)
+    done = []
+    for i in range(rounds):
+        done.append({kind: run_worker(kind, device, pairs_file, steps, threads, batch_size) for kind in kinds})
+        speeds = ", ".join(f"{kind} {run['pairs_per_s']:.1f}" for kind, run in done[-1].items())
+        print(f"{device} round {i + 1}/{rounds}: {speeds} pairs/s", flush=True)
+    merged = {kind: _median_run([r[kind] for r in done]) for kind in kinds}
+    if "ours_fp32" not in merged:
+        merged["ours_fp32"] = merged["ours"]
+    return merged, [r["ours"]["pairs_per_s"] / r["hf"]["pairs_per_s"] for r in done]
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """One runner over the rounds: median speed, the largest memory."""
+    out = dict(runs[0])
+    for key in ("pairs_per_s", "step_seconds_median"):
+        out[key] = float(np.median([r[key] for r in runs]))
+    for key in ("peak_rss_mb", "rss_growth_mb", "peak_gpu_mb"):
+        if key in out:
+            out[key] = max(r[key] for r in runs)
+    return out
+
+
 def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int, batch_size: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--device", device, "--pairs-file", pairs_file,
            "--steps", str(steps), "--threads", str(threads), "--batch-size", str(batch_size)]
@@ -218,6 +257,8 @@ def main() -> None:
     parser.add_argument("--train-json", default="{}", help='TrainConfig overrides for the quality run, e.g. \'{"epochs": 2}\'')
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
                         help=f"pairs per step for every runner in the throughput part (default {BATCH_SIZE})")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="rounds in which the runners take turns (default 3, 2 with --quick)")
     parser.add_argument("--worker", choices=GPU_RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--pairs-file", help=argparse.SUPPRESS)
@@ -229,6 +270,7 @@ def main() -> None:
 
     import torch
 
+    rounds = args.rounds or (2 if args.quick else 3)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     pairs = sample_pairs(args.label_noise)
@@ -239,24 +281,29 @@ def main() -> None:
     print(f"ours: shoprank.core.training step (pointwise here, same batch {args.batch_size}, truncation "
           f"{MAX_LENGTH}), dynamic padding, length-grouped batches, bf16 autocast where native")
 
-    throughput = {}
+    throughput, speedups = {}, {}
     train_pairs = pairs[pairs["split"] == "train"].drop(columns="clean_label")
     with tempfile.TemporaryDirectory() as tmp:
         pairs_file = str(Path(tmp) / "pairs.parquet")
         for device in devices:
             steps = min((6 if args.quick else 16) * (5 if device == "cuda" else 1), len(train_pairs) // args.batch_size)
             train_pairs.head(steps * args.batch_size).to_parquet(pairs_file)
-            throughput[device] = {kind: run_worker(kind, device, pairs_file, steps, args.threads, args.batch_size)
-                                  for kind in (GPU_RUNNERS if device == "cuda" else RUNNERS)}
+            throughput[device], speedups[device] = measure_rounds(device, pairs_file, steps, args.threads,
+                                                                  args.batch_size, rounds)
 
     print(f"\n{'device':<6} {'runner':<12} {'pairs/s':>9} {'step s (median)':>16} {'peak RSS MB':>12} "
           f"{'peak GPU MB':>12} {'precision':>9}")
     for device, runs in throughput.items():
+        if runs["ours_fp32"] is runs["ours"]:
+            print(f"{device:<6} bf16 is not native here: ours runs fp32 (ours_fp32 is ours)")
         for kind, run in runs.items():
+            if kind == "ours_fp32" and run is runs["ours"]:
+                continue
             print(f"{device:<6} {kind:<12} {run['pairs_per_s']:>9.1f} {run['step_seconds_median']:>16.3f} "
                   f"{run['peak_rss_mb']:>12.0f} {run.get('peak_gpu_mb', float('nan')):>12.0f} {run['precision']:>9}")
-        print(f"{device:<6} ratio ours / hf_trainer: {runs['ours']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
-              f"(fp32 only: {runs['ours_fp32']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x)")
+        print(f"{device:<6} ratio ours / hf_trainer: {np.median(speedups[device]):.2f}x, median of "
+              f"{len(speedups[device])} rounds ({', '.join(f'{r:.2f}' for r in speedups[device])}); fp32 only: "
+              f"{runs['ours_fp32']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x")
         if "ours_graphs" in runs:
             print(f"{device:<6} ratio ours_graphs / hf_trainer: "
                   f"{runs['ours_graphs']['pairs_per_s'] / runs['hf']['pairs_per_s']:.2f}x "
@@ -281,7 +328,8 @@ def main() -> None:
         "pairs_per_s_ours": round(throughput[primary]["ours"]["pairs_per_s"], 2),
         "pairs_per_s_hf_trainer": round(throughput[primary]["hf"]["pairs_per_s"], 2),
         "pairs_per_s_ours_fp32": round(throughput[primary]["ours_fp32"]["pairs_per_s"], 2),
-        "speedup": round(throughput[primary]["ours"]["pairs_per_s"] / throughput[primary]["hf"]["pairs_per_s"], 3),
+        "speedup": round(float(np.median(speedups[primary])), 3),
+        "rounds": rounds,
         "batch_size": args.batch_size,
         "peak_rss_mb_ours": throughput["cpu"]["ours"]["peak_rss_mb"],
         "peak_rss_mb_hf_trainer": throughput["cpu"]["hf"]["peak_rss_mb"],
