@@ -1,6 +1,6 @@
 """Training benchmark: our training step vs a plain transformers Trainer, and ranking quality.
 
-    python benchmarks/training.py [--quick]
+    python benchmarks/training.py [--quick] [--rounds N] [--batch-size N]
 
 1. Throughput: pairs/s (median step time) and peak memory of our training step versus the
    baseline the common tutorials use: transformers Trainer with default TrainingArguments
