@@ -11,13 +11,25 @@ same masks and a checkpoint's RNG state resumes them.
 from __future__ import annotations
 
 import functools
+import math
 
 _LEVELS = 1 << 16           # a 16-bit uniform's values
 _INT16_MIN = -(1 << 15)
 
 
+def keep_mask(shape, p: float, device="cpu"):
+    """A bool mask of `shape`, each element False with probability round(p * 65536) / 65536."""
+    import torch
+
+    n = math.prod(shape)
+    words = torch.randint(-(1 << 63), (1 << 63) - 1, ((n + 3) // 4,), dtype=torch.int64, device=device)
+    uniforms = words.view(torch.int16)[:n].view(shape)
+    return uniforms >= _INT16_MIN + round(p * _LEVELS)
+
+
 @functools.cache
-def _masked_scale():
+def _packed_dropout_class():
+    """The module class, made once on first use (torch is imported only then)."""
     import torch
 
     class MaskedScale(torch.autograd.Function):
@@ -34,28 +46,6 @@ def _masked_scale():
             (mask,) = ctx.saved_tensors
             return grad * mask * ctx.scale, None, None
 
-    return MaskedScale
-
-
-def keep_mask(shape, p: float, device="cpu"):
-    """A bool mask of `shape`, each element False with probability round(p * 65536) / 65536."""
-    import math
-
-    import torch
-
-    n = math.prod(shape)
-    words = torch.randint(-(1 << 63), (1 << 63) - 1, ((n + 3) // 4,), dtype=torch.int64, device=device)
-    uniforms = words.view(torch.int16)[:n].view(shape)
-    return uniforms >= _INT16_MIN + round(p * _LEVELS)
-
-
-@functools.cache
-def _packed_dropout_class():
-    """The module class, made once on first use (torch is imported only then)."""
-    import torch
-
-    masked_scale = _masked_scale()
-
     class PackedDropout(torch.nn.Module):
         """nn.Dropout's contract (train: drop with probability p and scale by 1 / (1 - p); eval:
         identity) with masks from keep_mask."""
@@ -71,7 +61,7 @@ def _packed_dropout_class():
                 return x
             if self.p == 1.0:
                 return x * 0.0
-            return masked_scale.apply(x, keep_mask(x.shape, self.p, x.device), 1.0 / (1.0 - self.p))
+            return MaskedScale.apply(x, keep_mask(x.shape, self.p, x.device), 1.0 / (1.0 - self.p))
 
         def extra_repr(self) -> str:
             return f"p={self.p}"
