@@ -403,7 +403,7 @@ class _Run:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=self.graphed is None)
         if self.average is not None:
-            self.average.update(self.core_model)
+            self.average.update(self.core_model, self.lr_schedule.expected_steps(self.progress.step))
         progress = self.progress
         progress.micro += len(window)
         progress.step += 1
@@ -671,6 +671,13 @@ class _LinearWarmupDecay:
 
     def effective_step(self, step: float) -> float:
         return max(step, self.budget_spent * self.total_steps)
+
+    def expected_steps(self, step: int) -> float:
+        """Steps the run will take: the planned total, or fewer where the minutes run out first
+        (the rate so far: `step` steps took `budget_spent` of the minutes)."""
+        if self.budget_spent <= 0:
+            return float(self.total_steps)
+        return min(float(self.total_steps), step / self.budget_spent)
 
     def completed(self, step: float) -> float:
         """Share of the schedule gone through: 1 when the lr has reached 0."""

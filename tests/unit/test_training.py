@@ -149,6 +149,15 @@ def test_lr_schedule_follows_whichever_budget_is_further_along():
     assert schedule(5) == 0.0
 
 
+def test_expected_steps_follow_the_minutes_when_they_run_out_first():
+    schedule = _LinearWarmupDecay(warmup_steps=10, total_steps=100)
+    assert schedule.expected_steps(0) == schedule.expected_steps(40) == 100
+    schedule.budget_spent = 0.5  # 20 steps took half the minutes: 40 in all
+    assert schedule.expected_steps(20) == pytest.approx(40)
+    schedule.budget_spent = 0.1  # 20 steps in a tenth: the planned 100 end first
+    assert schedule.expected_steps(20) == 100
+
+
 def test_early_stopping_on_flat_validation(tiny, tmp_path):
     # lr so small the validation NDCG cannot move: the first run sets the best, two more stop it.
     result = train(toy_pairs(), tmp_path / "m", config(tiny, lr=1e-12, eval_every=1, patience=2, epochs=5))

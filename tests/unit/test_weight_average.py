@@ -1,4 +1,5 @@
-"""Weight average: a running mean until the window fills, then an EMA; swapping in and out is lossless."""
+"""Weight average: a running mean until the window fills, then an EMA, the window at most half a run;
+swapping in and out is lossless."""
 
 import pytest
 import torch
@@ -32,6 +33,19 @@ def test_mean_until_the_window_fills_then_exponential():
     _set(layer, 6.0)
     average.update(layer)  # from here on 0.5 * old + 0.5 * new
     assert torch.allclose(average.shadow[1], torch.full((2,), 4.0))
+
+
+def test_a_short_run_averages_over_half_its_steps():
+    average = WeightAverage(_linear(0.0), decay=0.9)  # window 10 updates
+    assert average.window_decay(None) == average.window_decay(20) == average.window_decay(400) == 0.9
+    assert average.window_decay(8) == pytest.approx(0.75)  # window 4: half of 8 steps
+    assert average.window_decay(1) == 0.0  # a window of one step: the last weights
+    layer = _linear(100.0)
+    short = WeightAverage(layer, decay=0.9)
+    for value in (1.0, 3.0, 6.0):
+        _set(layer, value)
+        short.update(layer, run_steps=4)  # window 2, as decay 0.5 has
+    assert torch.allclose(short.shadow[1], torch.full((2,), 4.0))  # not the mean of all three, 3.33
 
 
 def test_swapped_into_holds_the_average_and_restores_the_model():
