@@ -60,6 +60,10 @@ def test_weight_average_is_what_the_run_validates_and_keeps(tiny, tmp_path):
     one_plain = train(pairs, tmp_path / "p1", config(tiny, seed=3, max_steps=1, ema_decay=0))
     one_averaged = train(pairs, tmp_path / "a1", config(tiny, seed=3, max_steps=1, ema_decay=0.9))
     assert one_averaged["weights_sha256"] == one_plain["weights_sha256"]
+    # A 2-step run averages over half its steps (a window of 1): its last weights, as without averaging.
+    two_plain = train(pairs, tmp_path / "p2", config(tiny, seed=3, max_steps=2, ema_decay=0))
+    two_averaged = train(pairs, tmp_path / "a2", config(tiny, seed=3, max_steps=2, ema_decay=0.9))
+    assert two_averaged["weights_sha256"] == two_plain["weights_sha256"] != one_plain["weights_sha256"]
     with pytest.raises(ConfigError, match=r"ema_decay must be in \[0, 1\), got 1.0"):
         TrainConfig(ema_decay=1.0)
 
