@@ -71,7 +71,8 @@ class TrainConfig:
                                      # 0 also lets CPU attention run its fused kernel
     grad_accum: int = 1              # micro-batches per optimizer step
     max_grad_norm: float = 1.0       # gradient clipping; 0 disables
-    ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's)
+    ema_decay: float = 0.995         # validate and keep a moving average of the weights (0 = the last step's;
+                                     # a run under two windows, 2 / (1 - decay) steps, keeps the last step's too)
     loss: str = "listwise"           # listwise | pointwise | pairwise (listwise ranked best over three seeds; README)
     list_size: int = 32              # most candidates of one query ranked together by the list losses
     max_length: int | None = 64      # tokens per (query, text) pair, stored with the model for inference;

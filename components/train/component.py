@@ -40,7 +40,8 @@ def train_reranker(
     Runs on a GPU (bf16) when the pipeline gives the task one, else on CPU.
     layer_lr_decay: < 1 gives each lower layer a smaller lr (keeps more of the pretrained encoder).
     query_typo_rate: share of training queries misspelt (one edit) afresh each epoch.
-    ema_decay: the model validated and kept is this moving average of the weights (0 = last step's).
+    ema_decay: the model validated and kept is this moving average of the weights (0 = last step's;
+    a run of fewer than 2 / (1 - ema_decay) steps keeps the last step's too).
     max_length: tokens per (query, product text) pair; 0 = fitted to the pairs (64-128, long enough
     for the query and the product's fields in 95% of them; for long titles, see the README).
     max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path

@@ -18,9 +18,9 @@ CHILD = """
 import json, sys
 from shoprank.core.training import TrainConfig, train
 pairs, out, ckpt, tiny, result_file, overrides = sys.argv[1:7]
-# ema_decay: the weight average must survive the kill too.
+# ema_decay: the weight average must survive the kill too (a window of 2 steps, so that this short run averages).
 config = TrainConfig(**{**dict(init_model_dir=tiny, max_length=16, batch_size=8, epochs=2, lr=2e-3, seed=11,
-                               ema_decay=0.9, num_threads=1, checkpoint_every=3, eval_every=4, patience=0,
+                               ema_decay=0.5, num_threads=1, checkpoint_every=3, eval_every=4, patience=0,
                                log_every=1000), **json.loads(overrides)})
 result = train(pairs, out, config, checkpoint_dir=None if ckpt == "-" else ckpt)
 open(result_file, "w").write(json.dumps(result))

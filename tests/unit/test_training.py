@@ -51,19 +51,19 @@ def test_same_seed_same_weights(tiny, tmp_path):
 
 def test_weight_average_is_what_the_run_validates_and_keeps(tiny, tmp_path):
     pairs = toy_pairs()
+    # Decay 0.5: a window of 2 steps, so the 12-step run is long enough (two windows) to average.
     plain = train(pairs, tmp_path / "p", config(tiny, seed=3, ema_decay=0))
-    averaged = train(pairs, tmp_path / "a", config(tiny, seed=3, ema_decay=0.9))
-    again = train(pairs, tmp_path / "b", config(tiny, seed=3, ema_decay=0.9))
+    averaged = train(pairs, tmp_path / "a", config(tiny, seed=3, ema_decay=0.5))
+    again = train(pairs, tmp_path / "b", config(tiny, seed=3, ema_decay=0.5))
+    assert averaged["steps"] == 12
     assert averaged["weights_sha256"] == again["weights_sha256"] != plain["weights_sha256"]
     assert averaged["validation_history"] != plain["validation_history"]  # the average is what was validated
-    # After one step the average is that step's weights: the same model as without averaging.
-    one_plain = train(pairs, tmp_path / "p1", config(tiny, seed=3, max_steps=1, ema_decay=0))
-    one_averaged = train(pairs, tmp_path / "a1", config(tiny, seed=3, max_steps=1, ema_decay=0.9))
-    assert one_averaged["weights_sha256"] == one_plain["weights_sha256"]
-    # A 2-step run averages over half its steps (a window of 1): its last weights, as without averaging.
-    two_plain = train(pairs, tmp_path / "p2", config(tiny, seed=3, max_steps=2, ema_decay=0))
-    two_averaged = train(pairs, tmp_path / "a2", config(tiny, seed=3, max_steps=2, ema_decay=0.9))
-    assert two_averaged["weights_sha256"] == two_plain["weights_sha256"] != one_plain["weights_sha256"]
+    # A run shorter than two windows keeps its last weights: the same model as without averaging
+    # (with the run's length not passed to the average, the 3-step run would keep a mean).
+    for steps in (1, 3):
+        short_plain = train(pairs, tmp_path / f"p{steps}", config(tiny, seed=3, max_steps=steps, ema_decay=0))
+        short_averaged = train(pairs, tmp_path / f"a{steps}", config(tiny, seed=3, max_steps=steps, ema_decay=0.5))
+        assert short_averaged["weights_sha256"] == short_plain["weights_sha256"]
     with pytest.raises(ConfigError, match=r"ema_decay must be in \[0, 1\), got 1.0"):
         TrainConfig(ema_decay=1.0)
 

@@ -1,4 +1,4 @@
-"""Weight average: a running mean until the window fills, then an EMA, the window at most half a run;
+"""Weight average: a running mean until the window fills, then an EMA; a run under two windows keeps its last weights;
 swapping in and out is lossless."""
 
 import pytest
@@ -35,17 +35,20 @@ def test_mean_until_the_window_fills_then_exponential():
     assert torch.allclose(average.shadow[1], torch.full((2,), 4.0))
 
 
-def test_a_short_run_averages_over_half_its_steps():
+def test_a_run_shorter_than_two_windows_keeps_its_last_weights():
     average = WeightAverage(_linear(0.0), decay=0.9)  # window 10 updates
-    assert average.window_decay(None) == average.window_decay(20) == average.window_decay(400) == 0.9
-    assert average.window_decay(8) == pytest.approx(0.75)  # window 4: half of 8 steps
-    assert average.window_decay(1) == 0.0  # a window of one step: the last weights
+    assert average.window_decay(None) == average.window_decay(21) == average.window_decay(400) == 0.9
+    assert average.window_decay(19) == average.window_decay(8) == average.window_decay(1) == 0.0
     layer = _linear(100.0)
     short = WeightAverage(layer, decay=0.9)
     for value in (1.0, 3.0, 6.0):
         _set(layer, value)
-        short.update(layer, run_steps=4)  # window 2, as decay 0.5 has
-    assert torch.allclose(short.shadow[1], torch.full((2,), 4.0))  # not the mean of all three, 3.33
+        short.update(layer, run_steps=19)
+    assert torch.allclose(short.shadow[1], torch.full((2,), 6.0))  # not the mean of the three, 3.33
+    for value in (2.0, 4.0):  # the run turns out long enough (a minutes budget's estimate grew): averaging starts
+        _set(layer, value)
+        short.update(layer, run_steps=21)
+    assert torch.allclose(short.shadow[1], torch.full((2,), (6.0 + 2.0 + 4.0) / 3))  # a running mean from 6.0 on
 
 
 def test_swapped_into_holds_the_average_and_restores_the_model():
