@@ -22,10 +22,10 @@ import json
 import logging
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import timed  # benchmarks/timing.py (this script's folder is on sys.path)
 
 HIDDEN, FEED_FORWARD, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
 SQUARE = 2048
@@ -61,12 +61,7 @@ def planned_run(pairs, config) -> list[tuple[int, int]]:
 
 def _median_seconds(fn, repeats: int) -> float:
     fn()  # warm-up: first calls pick kernels and fault in memory
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
+    return timed(fn, repeats)[1]
 
 
 def gemm_rates(tokens: int, dtype, repeats: int) -> dict:

@@ -31,12 +31,13 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import timed  # benchmarks/timing.py (this script's folder is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 PYDVL_VENV = HERE / ".venv-pydvl"
@@ -60,20 +61,10 @@ def _load(path):
         return {name: data[name] for name in data.files}
 
 
-def _timed(fn, repeats: int):
-    """Run fn `repeats` times; its last result and the median wall seconds."""
-    seconds, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - started)
-    return result, statistics.median(seconds)
-
-
 def worker_ours_knn(d, repeats):
     from shoprank.core.valuation import KnnShapleyConfig, knn_shapley
 
-    return _timed(lambda: knn_shapley(d["x_train"], d["y_train"], d["x_valid"], d["y_valid"], KnnShapleyConfig(k=K)), repeats)
+    return timed(lambda: knn_shapley(d["x_train"], d["y_train"], d["x_valid"], d["y_valid"], KnnShapleyConfig(k=K)), repeats)
 
 
 def worker_ours_oob(d, repeats):
@@ -82,7 +73,7 @@ def worker_ours_oob(d, repeats):
     from shoprank.core.valuation import DataOobConfig, data_oob
 
     config = DataOobConfig(n_estimators=OOB_TREES, min_samples_leaf=OOB_LEAF, seed=SEED)
-    return _timed(lambda: data_oob(d["x_train"], d["y_train"], config), repeats)
+    return timed(lambda: data_oob(d["x_train"], d["y_train"], config), repeats)
 
 
 def worker_cleanlab(d, repeats):
@@ -102,13 +93,13 @@ def worker_cleanlab(d, repeats):
         # A value to rank by: unflagged above flagged, then cleanlab's self-confidence.
         return get_label_quality_scores(codes, probs) - 2.0 * flagged
 
-    return _timed(run, repeats)
+    return timed(run, repeats)
 
 
 def worker_random(d, repeats):
     import numpy as np
 
-    return _timed(lambda: np.random.default_rng(SEED).random(len(d["y_train"])), repeats)
+    return timed(lambda: np.random.default_rng(SEED).random(len(d["y_train"])), repeats)
 
 
 def worker_pydvl_knn(d, repeats):
@@ -124,7 +115,7 @@ def worker_pydvl_knn(d, repeats):
         valuation = KNNShapleyValuation(KNeighborsClassifier(n_neighbors=K), test_data=valid, progress=False)
         return _in_index_order(valuation.fit(train).values(), len(d["y_train"]))
 
-    return _timed(run, repeats)
+    return timed(run, repeats)
 
 
 def worker_pydvl_oob(d, repeats):
@@ -146,7 +137,7 @@ def worker_pydvl_oob(d, repeats):
         ).fit(d["x_train"], codes)
         return _in_index_order(DataOOBValuation(model).fit(train).values(), len(codes))
 
-    return _timed(run, repeats)
+    return timed(run, repeats)
 
 
 def _in_index_order(result, n):
@@ -171,7 +162,7 @@ def worker_scale(d, repeats):
     flipped = np.zeros(n + m, dtype=bool)
     flipped[:n] = rng.random(n) < NOISE
     y_noisy = np.where(flipped, (y + rng.integers(1, 4, n + m)) % 4, y)
-    values, seconds = _timed(lambda: knn_shapley(x[:n], y_noisy[:n], x[n:], y[n:], KnnShapleyConfig(k=K)), repeats)
+    values, seconds = timed(lambda: knn_shapley(x[:n], y_noisy[:n], x[n:], y[n:], KnnShapleyConfig(k=K)), repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"values": values, "flipped": flipped[:n], "peak_mb": np.array(peak_mb)}, seconds
 

@@ -38,7 +38,7 @@ class WeightAverage:
         """
         import torch
 
-        decay = self.window_decay(run_steps)
+        decay = self.decay_for_run(run_steps)
         # While the run looks short the average is the current weights; once it does not (a minutes
         # budget's estimate can grow), the running mean starts from there.
         self.updates = 1 if decay == 0 else self.updates + 1
@@ -47,7 +47,7 @@ class WeightAverage:
             # One fused kernel per device and dtype: matters on a GPU, where a step is launch-bound.
             torch._foreach_lerp_(self.shadow, [p.detach() for p in _trained_params(model)], 1.0 - decay)
 
-    def window_decay(self, run_steps: float | None) -> float:
+    def decay_for_run(self, run_steps: float | None) -> float:
         """The decay for a run of run_steps steps: 0 (keep the current weights) when the run is
         shorter than SHORT_RUN_WINDOWS windows of 1 / (1 - decay) steps."""
         short = run_steps is not None and run_steps * (1 - self.decay) < SHORT_RUN_WINDOWS

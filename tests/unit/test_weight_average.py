@@ -37,8 +37,8 @@ def test_mean_until_the_window_fills_then_exponential():
 
 def test_a_run_shorter_than_two_windows_keeps_its_last_weights():
     average = WeightAverage(_linear(0.0), decay=0.9)  # window 10 updates
-    assert average.window_decay(None) == average.window_decay(21) == average.window_decay(400) == 0.9
-    assert average.window_decay(19) == average.window_decay(8) == average.window_decay(1) == 0.0
+    assert average.decay_for_run(None) == average.decay_for_run(21) == average.decay_for_run(400) == 0.9
+    assert average.decay_for_run(19) == average.decay_for_run(8) == average.decay_for_run(1) == 0.0
     layer = _linear(100.0)
     short = WeightAverage(layer, decay=0.9)
     for value in (1.0, 3.0, 6.0):
