@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import CheckpointError
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "last.pt"
@@ -66,8 +68,16 @@ def load_checkpoint(checkpoint_dir: str | Path | None, key: str) -> dict | None:
     path = Path(checkpoint_dir) / CHECKPOINT_FILE
     if not path.exists():
         return None
-    # Our own file: it holds RNG tuples and NumPy state, which weights_only refuses.
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        # Our own file: it holds RNG tuples and NumPy state, which weights_only refuses.
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        # Writes are atomic, so only a damaged or half-copied file lands here; starting over
+        # silently would throw away the run's progress, so the user decides.
+        raise CheckpointError(
+            f"expected a readable training checkpoint at {path}, but it cannot be loaded ({exc}); "
+            "restore it, or delete it to train from the start"
+        ) from exc
     if state.get("key") != key:
         log.warning("checkpoint %s belongs to another config or data set; starting fresh", path)
         return None

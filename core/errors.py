@@ -17,6 +17,10 @@ class ConfigError(ShoprankError, ValueError):
     """A configuration value is missing or out of range."""
 
 
+class CheckpointError(ShoprankError, RuntimeError):
+    """A training checkpoint exists but cannot be read."""
+
+
 def require_known_version(kind: str, version: int, latest: int) -> None:
     """Refuse a pair-format version this code cannot write (one from a newer shoprank)."""
     if not 0 <= version <= latest:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,9 +16,24 @@ from shoprank.core.checkpoint import CHECKPOINT_FILE
 from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
 
 CHILD = """
-import json, sys
+import io, json, os, signal, sys
+import torch
 from shoprank.core.training import TrainConfig, train
-pairs, out, ckpt, tiny, result_file, overrides = sys.argv[1:7]
+pairs, out, ckpt, tiny, result_file, overrides, die_in_save = sys.argv[1:8]
+if int(die_in_save):
+    # SIGKILL this process halfway through writing checkpoint number die_in_save.
+    real_save, saves = torch.save, []
+    def save_then_die(obj, fh, *args, **kwargs):
+        saves.append(obj)
+        if len(saves) < int(die_in_save):
+            return real_save(obj, fh, *args, **kwargs)
+        buffer = io.BytesIO()
+        real_save(obj, buffer, *args, **kwargs)
+        fh.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        fh.flush()
+        os.fsync(fh.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+    torch.save = save_then_die
 # ema_decay: the weight average must survive the kill too (a window of 2 steps, so that this short run averages).
 config = TrainConfig(**{**dict(init_model_dir=tiny, max_length=16, batch_size=8, epochs=2, lr=2e-3, seed=11,
                                ema_decay=0.5, num_threads=1, checkpoint_every=3, eval_every=4, patience=0,
@@ -27,13 +43,14 @@ open(result_file, "w").write(json.dumps(result))
 """
 
 
-def _start(tmp_path: Path, name: str, pairs: Path, tiny: Path, checkpoint_dir: str, overrides: dict) -> subprocess.Popen:
+def _start(tmp_path: Path, name: str, pairs: Path, tiny: Path, checkpoint_dir: str, overrides: dict,
+           die_in_save: int = 0) -> subprocess.Popen:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "1"}
     return subprocess.Popen(
         [sys.executable, str(script), str(pairs), str(tmp_path / name), checkpoint_dir, str(tiny),
-         str(tmp_path / f"{name}.json"), json.dumps(overrides)],
+         str(tmp_path / f"{name}.json"), json.dumps(overrides), str(die_in_save)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
@@ -46,40 +63,19 @@ def _finish(proc: subprocess.Popen) -> None:
 needs_gpu = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
-@pytest.mark.parametrize("overrides, n_queries", [
-    pytest.param({}, 24, id="cpu"),
-    # Graph captures happen at other steps in a resumed run; they must leave RNG and gradients as they were.
-    pytest.param({"device": "cuda", "cuda_graphs": True}, 200, id="cuda-graphs", marks=needs_gpu),
-])
-def test_killed_run_resumes_to_the_same_weights(tmp_path, overrides, n_queries):
-    from safetensors.numpy import load_file
-
+def _reference_run(tmp_path: Path, n_queries: int, overrides: dict) -> tuple[Path, Path, dict]:
+    """Inputs for the child, and the result of an uninterrupted run on them."""
     tiny = tiny_model_dir(tmp_path / "tiny", hidden_size=64)
     pairs = tmp_path / "pairs.parquet"
     toy_pairs(n_queries=n_queries, validation_queries=4).to_parquet(pairs)
-
-    # Uninterrupted reference run.
     _finish(_start(tmp_path, "reference", pairs, tiny, "-", overrides))
-    reference = json.loads((tmp_path / "reference.json").read_text())
+    return pairs, tiny, json.loads((tmp_path / "reference.json").read_text())
 
-    # Same run, SIGKILLed as soon as a checkpoint exists past the first one.
-    ckpt = tmp_path / "ckpt"
-    proc = _start(tmp_path, "resumed", pairs, tiny, str(ckpt), overrides)
-    deadline = time.monotonic() + 240
-    first_mtime = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        path = ckpt / CHECKPOINT_FILE
-        if path.exists():
-            first_mtime = first_mtime or path.stat().st_mtime_ns
-            if path.stat().st_mtime_ns != first_mtime:
-                break
-        time.sleep(0.005)
-    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+
+def _assert_resume_matches(tmp_path: Path, pairs: Path, tiny: Path, ckpt: Path, overrides: dict, reference: dict) -> dict:
+    from safetensors.numpy import load_file
+
     assert not (tmp_path / "resumed.json").exists()
-
     _finish(_start(tmp_path, "resumed", pairs, tiny, str(ckpt), overrides))
     resumed = json.loads((tmp_path / "resumed.json").read_text())
     assert 0 < resumed["resumed_from_step"] < reference["steps"]
@@ -87,10 +83,61 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, overrides, n_queries):
     assert resumed["validation_history"] == reference["validation_history"]
     assert resumed["epoch_losses"] == pytest.approx(reference["epoch_losses"], abs=1e-6)
     assert resumed["weights_sha256"] == reference["weights_sha256"]
-    if overrides.get("cuda_graphs"):
-        assert resumed["graph_replays"] > 0 and reference["graph_replays"] > 0
     ref_weights = load_file(tmp_path / "reference" / "model.safetensors")
     new_weights = load_file(tmp_path / "resumed" / "model.safetensors")
     assert ref_weights.keys() == new_weights.keys()
     for name in ref_weights:
         assert (ref_weights[name] == new_weights[name]).all(), name
+    return resumed
+
+
+@pytest.mark.parametrize("overrides, n_queries", [
+    pytest.param({}, 24, id="cpu"),
+    # Graph captures happen at other steps in a resumed run; they must leave RNG and gradients as they were.
+    pytest.param({"device": "cuda", "cuda_graphs": True}, 200, id="cuda-graphs", marks=needs_gpu),
+])
+def test_killed_run_resumes_to_the_same_weights(tmp_path, overrides, n_queries):
+    pairs, tiny, reference = _reference_run(tmp_path, n_queries, overrides)
+
+    # Same run, SIGKILLed from outside as soon as a checkpoint exists: the earliest kill leaves
+    # the most of the run to go, so a slow parent on a busy machine still catches it mid-run.
+    ckpt = tmp_path / "ckpt"
+    proc = _start(tmp_path, "resumed", pairs, tiny, str(ckpt), overrides)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not (ckpt / CHECKPOINT_FILE).exists():
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    resumed = _assert_resume_matches(tmp_path, pairs, tiny, ckpt, overrides, reference)
+    if overrides.get("cuda_graphs"):
+        assert resumed["graph_replays"] > 0 and reference["graph_replays"] > 0
+
+
+def test_a_kill_while_writing_a_checkpoint_resumes_from_the_one_before(tmp_path):
+    pairs, tiny, reference = _reference_run(tmp_path, 24, {})
+
+    # The child SIGKILLs itself halfway through writing its third checkpoint (step 9 of 40).
+    ckpt = tmp_path / "ckpt"
+    proc = _start(tmp_path, "resumed", pairs, tiny, str(ckpt), {}, die_in_save=3)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, err[-3000:]
+
+    resumed = _assert_resume_matches(tmp_path, pairs, tiny, ckpt, {}, reference)
+    assert resumed["resumed_from_step"] == 6
+
+
+def test_a_damaged_checkpoint_is_refused_by_name_not_silently_restarted(tmp_path):
+    from shoprank.core.checkpoint import load_checkpoint, save_checkpoint
+    from shoprank.core.errors import CheckpointError
+
+    save_checkpoint(tmp_path, {"key": "run-a", "step": 6})
+    assert load_checkpoint(tmp_path, "run-a") == {"key": "run-a", "step": 6}
+    assert load_checkpoint(tmp_path, "run-b") is None  # another run's checkpoint: start fresh
+
+    path = tmp_path / CHECKPOINT_FILE
+    path.write_bytes(path.read_bytes()[:40])  # half-copied
+    with pytest.raises(CheckpointError, match=re.escape(f"checkpoint at {path}") + ".*delete it to train from the start"):
+        load_checkpoint(tmp_path, "run-a")
