@@ -22,10 +22,10 @@ from shoprank.core.training import TrainConfig, train
 pairs, out, ckpt, tiny, result_file, overrides, die_in_save = sys.argv[1:8]
 if int(die_in_save):
     # SIGKILL this process halfway through writing checkpoint number die_in_save.
-    real_save, saves = torch.save, []
+    real_save, saves_begun = torch.save, [0]
     def save_then_die(obj, fh, *args, **kwargs):
-        saves.append(obj)
-        if len(saves) < int(die_in_save):
+        saves_begun[0] += 1
+        if saves_begun[0] < int(die_in_save):
             return real_save(obj, fh, *args, **kwargs)
         buffer = io.BytesIO()
         real_save(obj, buffer, *args, **kwargs)
