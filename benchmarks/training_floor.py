@@ -46,16 +46,13 @@ def planned_run(pairs, config) -> list[tuple[int, int]]:
     from transformers import AutoTokenizer
 
     from shoprank.core.encoder import pretrained_model_dir
-    from shoprank.core.train_data import epoch_batches
-    from shoprank.core.training import training_examples
+    from shoprank.core.training import run_epoch_batches, training_examples
 
     tokenizer = AutoTokenizer.from_pretrained(pretrained_model_dir())
     steps = []
     for epoch, examples in enumerate(training_examples(pairs, config, tokenizer, config.max_length)):
-        lengths = examples.lengths
-        for rows in epoch_batches(examples, epoch, config.seed, config.batch_size, config.loss != "pointwise",
-                                  config.list_size):
-            steps.append((len(rows), int(lengths[rows].max())))
+        for rows in run_epoch_batches(examples, epoch, config):
+            steps.append((len(rows), int(examples.lengths[rows].max())))
     return steps
 
 
@@ -95,9 +92,9 @@ def our_step_seconds(train_pairs, config, steps: int) -> float:
 
     from shoprank.core.training import train
 
-    timed = dataclasses.replace(config, max_steps=steps, checkpoint_every=0, log_every=10**6)
+    first_steps = dataclasses.replace(config, max_steps=steps, checkpoint_every=0, log_every=10**6)
     with tempfile.TemporaryDirectory() as tmp:
-        return train(train_pairs, Path(tmp) / "m", timed)["step_seconds_median"]
+        return train(train_pairs, Path(tmp) / "m", first_steps)["step_seconds_median"]
 
 
 def main() -> None:

@@ -306,8 +306,7 @@ class _Run:
         config, dist = self.config, self.dist
         plan = []
         for epoch in range(config.epochs):
-            batches = epoch_batches(self.epoch_ex[epoch], epoch, config.seed, config.batch_size,
-                                    config.loss != "pointwise", config.list_size)
+            batches = run_epoch_batches(self.epoch_ex[epoch], epoch, config)
             per_rank = len(batches) // dist.world_size
             if per_rank == 0:
                 raise ConfigError(f"epoch {epoch} has {len(batches)} batches for {dist.world_size} processes; "
@@ -546,6 +545,12 @@ def training_examples(frame, config: TrainConfig, tokenizer, max_length: int) ->
     return [encode(with_misspelt_queries(train_frame, config.query_typo_rate, config.seed, epoch)).without_zero_weights()
             if config.query_typo_rate > 0 else examples
             for epoch in range(config.epochs)]
+
+
+def run_epoch_batches(examples, epoch: int, config: TrainConfig) -> list[np.ndarray]:
+    """One epoch's batches as the config's run draws them, before they are dealt out to ranks."""
+    return epoch_batches(examples, epoch, config.seed, config.batch_size, config.loss != "pointwise",
+                         config.list_size)
 
 
 def _training_rows(frame, config: TrainConfig):
