@@ -46,8 +46,8 @@ UNSEEN_QUERIES = 200
 
 def evaluation_sets(marketplace_titles: bool = False) -> tuple:
     """The sample's pairs (to train on) and the three scored query sets."""
-    from shoprank.core.pairs import build_pairs
-    from shoprank.core.sample import SampleConfig, generate_sample
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
     def catalogue_pairs(seed: int):
         return build_pairs(generate_sample(SampleConfig(seed=seed, marketplace_titles=marketplace_titles)).tables)
@@ -63,14 +63,15 @@ def evaluation_sets(marketplace_titles: bool = False) -> tuple:
 
 
 def ndcg10(frame, column: str) -> float:
-    from shoprank.core.metrics import rank_metrics
+    from shoprank.core.evaluation.metrics import rank_metrics
 
     return float(rank_metrics(frame, column)["ndcg@10"])
 
 
 def run_variant(pairs, sets: dict, overrides: dict, seed: int) -> dict:
-    from shoprank.core.reranker import Reranker
-    from shoprank.core.training import TrainConfig, train
+    from shoprank.core.ranking.reranker import Reranker
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.training.loop import train
 
     config = TrainConfig(**{**overrides, "seed": seed, "checkpoint_every": 0, "log_every": 10**6})
     started = time.perf_counter()
@@ -95,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from shoprank.core.baselines import zeroshot_scores
+    from shoprank.core.ranking.baselines import zeroshot_scores
 
     variants = VARIANTS
     if args.variant:

@@ -46,8 +46,8 @@ BASELINE = ("transformers Trainer, default TrainingArguments (fp32, lr 5e-5, no 
 
 def sample_pairs(label_noise: float):
     """The built-in sample's pairs, plus `clean_label` (the label before injected noise)."""
-    from shoprank.core.pairs import build_pairs
-    from shoprank.core.sample import SampleConfig, generate_sample
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
     sample = generate_sample(SampleConfig(seed=0, label_noise=label_noise))
     pairs = build_pairs(sample.tables)
@@ -95,7 +95,8 @@ def worker(kind: str, device: str, pairs_file: str, steps: int, threads: int, ba
 
 
 def _worker_ours(frame, device: str, steps: int, batch_size: int, precision: str, cuda_graphs: bool) -> dict:
-    from shoprank.core.training import TrainConfig, train
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.training.loop import train
 
     # Pointwise so every batch holds exactly batch_size pairs, as the baseline's do.
     config = TrainConfig(loss="pointwise", batch_size=batch_size, max_length=MAX_LENGTH, epochs=1, max_steps=steps,
@@ -113,7 +114,7 @@ def _worker_hf(frame, device: str, steps: int, batch_size: int) -> dict:
                               TrainingArguments)
     from transformers.utils import logging as hf_logging
 
-    from shoprank.core.encoder import pretrained_model_dir
+    from shoprank.core.ranking.encoder import pretrained_model_dir
 
     hf_logging.set_verbosity_error()
     model_dir = pretrained_model_dir()
@@ -162,7 +163,7 @@ def _worker_hf(frame, device: str, steps: int, batch_size: int) -> dict:
 
 def runners(device: str) -> tuple:
     """The runners for a device: ours_fp32 only where "auto" runs ours in bf16, else it is ours."""
-    from shoprank.core.precision import resolve_bf16
+    from shoprank.core.common.precision import resolve_bf16
 
     kinds = GPU_RUNNERS if device == "cuda" else RUNNERS
     return kinds if resolve_bf16("auto", device) else tuple(k for k in kinds if k != "ours_fp32")
@@ -211,14 +212,15 @@ def run_worker(kind: str, device: str, pairs_file: str, steps: int, threads: int
 
 
 def quality(pairs, quick: bool, overrides: dict) -> dict:
-    from shoprank.core.bm25 import bm25_scores
-    from shoprank.core.errors import ConfigError
-    from shoprank.core.metrics import rank_metrics
-    from shoprank.core.reranker import Reranker
-    from shoprank.core.training import TrainConfig, train
+    from shoprank.core.ranking.bm25 import bm25_scores
+    from shoprank.core.common.errors import ConfigError
+    from shoprank.core.evaluation.metrics import rank_metrics
+    from shoprank.core.ranking.reranker import Reranker
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.training.loop import train
 
     try:
-        from shoprank.core.baselines import msmarco_scores, zeroshot_scores
+        from shoprank.core.ranking.baselines import msmarco_scores, zeroshot_scores
     except ImportError:  # the evaluation stage's baselines are not installed
         msmarco_scores = zeroshot_scores = None
 
@@ -281,7 +283,7 @@ def main() -> None:
     print(f"sample: {len(pairs)} pairs, {pairs['query_id'].nunique()} queries, label_noise={args.label_noise}; "
           f"threads={args.threads}; devices={devices}")
     print(f"baseline: {BASELINE}")
-    print(f"ours: shoprank.core.training step (pointwise here, same batch {args.batch_size}, truncation "
+    print(f"ours: shoprank.core.training.loop step (pointwise here, same batch {args.batch_size}, truncation "
           f"{MAX_LENGTH}), dynamic padding, length-grouped batches, bf16 autocast where native")
 
     throughput, speedups = {}, {}
@@ -320,7 +322,7 @@ def main() -> None:
         print(f"{split:<12}" + "".join(f"{scores.get(n, float('nan')):>11.4f}" for n in SCORERS))
     print("oracle = ranking by the clean (pre-noise) labels: the ceiling under injected label noise")
     if "zeroshot" not in q["splits"]["test"]:
-        print("note: shoprank.core.baselines is missing; zero-shot and MS MARCO not scored")
+        print("note: shoprank.core.ranking.baselines is missing; zero-shot and MS MARCO not scored")
     elif "msmarco" not in q["splits"]["test"]:
         print(f"note: MS MARCO not scored: {q['msmarco_missing']}")
     test = q["splits"]["test"]

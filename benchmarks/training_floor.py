@@ -45,8 +45,8 @@ def planned_run(pairs, config) -> list[tuple[int, int]]:
     """(rows, padded width) of every step the config's run takes on these pairs."""
     from transformers import AutoTokenizer
 
-    from shoprank.core.encoder import pretrained_model_dir
-    from shoprank.core.training import run_epoch_batches, training_examples
+    from shoprank.core.ranking.encoder import pretrained_model_dir
+    from shoprank.core.training.loop import run_epoch_batches, training_examples
 
     tokenizer = AutoTokenizer.from_pretrained(pretrained_model_dir())
     steps = []
@@ -90,7 +90,7 @@ def our_step_seconds(train_pairs, config, steps: int) -> float:
     """Median seconds of our real training step over the run's first `steps` steps."""
     import dataclasses
 
-    from shoprank.core.training import train
+    from shoprank.core.training.loop import train
 
     first_steps = dataclasses.replace(config, max_steps=steps, checkpoint_every=0, log_every=10**6)
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,10 +106,10 @@ def main() -> None:
 
     import torch
 
-    from shoprank.core.pairs import build_pairs
-    from shoprank.core.precision import resolve_bf16
-    from shoprank.core.sample import SampleConfig, generate_sample
-    from shoprank.core.training import TrainConfig
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.common.precision import resolve_bf16
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
+    from shoprank.core.training.config import TrainConfig
 
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)

@@ -62,7 +62,7 @@ def _load(path):
 
 
 def worker_ours_knn(d, repeats):
-    from shoprank.core.valuation import KnnShapleyConfig, knn_shapley
+    from shoprank.core.valuation.methods import KnnShapleyConfig, knn_shapley
 
     return timed(lambda: knn_shapley(d["x_train"], d["y_train"], d["x_valid"], d["y_valid"], KnnShapleyConfig(k=K)), repeats)
 
@@ -70,7 +70,7 @@ def worker_ours_knn(d, repeats):
 def worker_ours_oob(d, repeats):
     import sklearn.tree  # noqa: F401  imported before the clock starts, as in the pyDVL workers
 
-    from shoprank.core.valuation import DataOobConfig, data_oob
+    from shoprank.core.valuation.methods import DataOobConfig, data_oob
 
     config = DataOobConfig(n_estimators=OOB_TREES, min_samples_leaf=OOB_LEAF, seed=SEED)
     return timed(lambda: data_oob(d["x_train"], d["y_train"], config), repeats)
@@ -84,7 +84,7 @@ def worker_cleanlab(d, repeats):
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    from shoprank.core.valuation import out_of_fold_probabilities
+    from shoprank.core.valuation.methods import out_of_fold_probabilities
 
     def run():
         probs = out_of_fold_probabilities(d["x_train"], d["y_train"])
@@ -152,7 +152,7 @@ def worker_scale(d, repeats):
     """Exact KNN-Shapley on synthetic pair features; peak RSS of this whole process."""
     import numpy as np
 
-    from shoprank.core.valuation import KnnShapleyConfig, knn_shapley
+    from shoprank.core.valuation.methods import KnnShapleyConfig, knn_shapley
 
     n, m, dim = int(d["n"]), int(d["m"]), 385
     rng = np.random.default_rng(SEED)
@@ -243,9 +243,9 @@ def prepare_sample(path: Path, quick: bool):
     """Pair features of the noisy sample; returns the pairs frame with clean labels for downstream."""
     import numpy as np
 
-    from shoprank.core.pairs import build_pairs
-    from shoprank.core.sample import SampleConfig, generate_sample
-    from shoprank.core.value_stage import PairFeatureConfig, embed_pairs, pair_features
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
+    from shoprank.core.stages.value import PairFeatureConfig, embed_pairs, pair_features
 
     size = dict(n_products=600, n_queries=120) if quick else {}
     sample = generate_sample(SampleConfig(seed=SEED, label_noise=NOISE, **size))
@@ -276,7 +276,7 @@ def value_weights(pairs, x) -> dict:
     """Training weights of the train rows: none, each valuation method x policy, and the clean-only oracle."""
     import numpy as np
 
-    from shoprank.core.valuation import DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig, value_examples
+    from shoprank.core.valuation.methods import DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig, value_examples
 
     train = (pairs["split"] == "train").to_numpy()
     valid = (pairs["split"] == "validation").to_numpy()
@@ -293,7 +293,7 @@ def value_weights(pairs, x) -> dict:
 
 def _test_ndcg(scored) -> dict:
     """NDCG@10 of scored test rows against the clean labels (the truth) and the noisy ones (as served)."""
-    from shoprank.core.metrics import rank_metrics
+    from shoprank.core.evaluation.metrics import rank_metrics
 
     return {"ndcg10_clean": rank_metrics(scored.assign(label=scored["clean_label"]))["ndcg@10"],
             "ndcg10_noisy": rank_metrics(scored)["ndcg@10"]}
@@ -303,7 +303,7 @@ def light_reranker_effect(pairs, x, runs: dict) -> dict:
     """Test NDCG@10 of a logistic-regression reranker on the pair features, per set of training weights."""
     from sklearn.linear_model import LogisticRegression
 
-    from shoprank.core.valuation import single_threaded_blas
+    from shoprank.core.valuation.methods import single_threaded_blas
 
     train = (pairs["split"] == "train").to_numpy()
     test = (pairs["split"] == "test").to_numpy()
@@ -325,8 +325,9 @@ def cross_encoder_effect(pairs, runs: dict, workdir: Path, quick: bool) -> dict:
     """Test NDCG@10 of the cross-encoder from the training stage (core.training, default config but
     CROSS_ENCODER_EPOCHS), trained with each of CROSS_ENCODER_RUNS's weights; validation (early
     stopping, best checkpoint) sees the noisy labels, as a real run would."""
-    from shoprank.core.reranker import Reranker
-    from shoprank.core.training import TrainConfig, train
+    from shoprank.core.ranking.reranker import Reranker
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.training.loop import train
 
     train_rows = (pairs["split"] == "train").to_numpy()
     test = pairs[pairs["split"] == "test"]

@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def small_sample():
-    from shoprank.core.sample import SampleConfig, generate_sample
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
     return generate_sample(SampleConfig(**SMALL_SAMPLE))
 
@@ -43,7 +43,7 @@ def small_data_dir(tmp_path_factory, small_sample) -> Path:
 
 @pytest.fixture(scope="session")
 def small_pairs(small_sample):
-    from shoprank.core.pairs import build_pairs
+    from shoprank.core.data.pairs import build_pairs
 
     return build_pairs(small_sample.tables)
 
@@ -51,7 +51,7 @@ def small_pairs(small_sample):
 @pytest.fixture(scope="session")
 def small_marketplace_pairs():
     """The small sample's pairs with long marketplace-style titles."""
-    from shoprank.core.pairs import build_pairs
-    from shoprank.core.sample import SampleConfig, generate_sample
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
     return build_pairs(generate_sample(SampleConfig(**SMALL_SAMPLE, marketplace_titles=True)).tables)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shoprank.core import html_page
+from shoprank.core.common import html_page
 
 from .runner import ValidationOutcome
 

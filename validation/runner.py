@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from shoprank.core.errors import DataValidationError
+from shoprank.core.common.errors import DataValidationError
 
 log = logging.getLogger(__name__)
 

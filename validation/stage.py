@@ -6,8 +6,8 @@ import logging
 import time
 from pathlib import Path
 
-from shoprank.core.errors import DataValidationError, SchemaError
-from shoprank.core.schema import coerce, read_tables, write_tables
+from shoprank.core.common.errors import DataValidationError, SchemaError
+from shoprank.core.data.schema import coerce, read_tables, write_tables
 
 from .report import render_report
 from .runner import validate_tables

@@ -1,4 +1,4 @@
-"""kfp component `evaluate_reranker`: a thin body around shoprank.core.evaluate_stage."""
+"""kfp component `evaluate_reranker`: a thin body around shoprank.core.stages.evaluate."""
 
 from typing import NamedTuple
 
@@ -41,8 +41,8 @@ def evaluate_reranker(
     """
     from collections import namedtuple
 
-    from shoprank.core.evaluate_stage import EvaluationConfig, flat_metrics, run_evaluate_stage
-    from shoprank.core.evaluation import gate_from_params
+    from shoprank.core.stages.evaluate import EvaluationConfig, flat_metrics, run_evaluate_stage
+    from shoprank.core.evaluation.gate import gate_from_params
 
     config = EvaluationConfig.from_params(split=split, baselines=baselines, runtime=runtime,
                                           cache_dir=embedding_cache_dir or None)

@@ -16,8 +16,8 @@ def prepare_pairs(
     split_seed: int = 0,
 ):
     """Join judgments with query and product text; split by query so no query is in two splits."""
-    from shoprank.core.prepare_stage import prepare_pairs as run_prepare
-    from shoprank.core.split import SplitConfig
+    from shoprank.core.stages.prepare import prepare_pairs as run_prepare
+    from shoprank.core.data.split import SplitConfig
 
     config = SplitConfig(validation_fraction=validation_fraction, test_fraction=test_fraction, seed=split_seed)
     result = run_prepare(validated_data.path, pairs.path, config)

@@ -1,4 +1,4 @@
-"""kfp component `train_reranker`: a thin body around shoprank.core.train_stage."""
+"""kfp component `train_reranker`: a thin body around shoprank.core.stages.train."""
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
@@ -49,7 +49,7 @@ def train_reranker(
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
     config), applied over the parameters.
     """
-    from shoprank.core.train_stage import config_from_params, run_train_stage
+    from shoprank.core.stages.train import config_from_params, run_train_stage
 
     config = config_from_params(
         overrides_json=overrides_json, loss=loss, lr=lr, batch_size=batch_size, epochs=epochs,

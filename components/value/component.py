@@ -26,7 +26,7 @@ def value_data(
 
     fraction < 0 lets the policy use the estimated noisy share; embedding_cache_dir "" = no cache.
     """
-    from shoprank.core.value_stage import ValueStageConfig, run_value_stage
+    from shoprank.core.stages.value import ValueStageConfig, run_value_stage
 
     config = ValueStageConfig.from_params(method=method, k=k, policy=policy, floor=floor, fraction=fraction,
                                           seed=seed, cache_dir=embedding_cache_dir)

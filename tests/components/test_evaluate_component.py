@@ -7,9 +7,9 @@ import torch
 from kfp.dsl import HTML, Artifact, Dataset, Metrics, Model
 
 from shoprank.components.evaluate.component import evaluate_reranker
-from shoprank.core.pairs import build_pairs
-from shoprank.core.precision import resolve_bf16
-from shoprank.core.sample import SampleConfig, generate_sample
+from shoprank.core.data.pairs import build_pairs
+from shoprank.core.common.precision import resolve_bf16
+from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,9 @@ def pairs_file(tmp_path_factory):
 def model_dir(tmp_path_factory, pairs_file):
     """A real train-stage artifact (hf/, model.onnx, model.int8.onnx, manifest.json) from a tiny
     random BERT trained for two steps: the layout `train` hands to `evaluate`, in seconds."""
-    from shoprank.core.tiny_model import tiny_model_dir
-    from shoprank.core.train_stage import run_train_stage
-    from shoprank.core.training import TrainConfig
+    from support.tiny_model import tiny_model_dir
+    from shoprank.core.stages.train import run_train_stage
+    from shoprank.core.training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("model")
     init = tiny_model_dir(root / "init")
@@ -81,9 +81,9 @@ def test_champion_gain_gates_the_blessing(tmp_path, pairs_file, model_dir):
 
 
 def test_onnx_runtime_scores_the_model_like_torch_fp32(tmp_path, pairs_file, model_dir):
-    from shoprank.core.evaluate_stage import load_pairs_split
-    from shoprank.core.metrics import rank_metrics
-    from shoprank.core.reranker import Reranker
+    from shoprank.core.stages.evaluate import load_pairs_split
+    from shoprank.core.evaluation.metrics import rank_metrics
+    from shoprank.core.ranking.reranker import Reranker
 
     _run(tmp_path, pairs_file, model_dir, baselines="", runtime="onnx")
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
@@ -97,7 +97,7 @@ def test_onnx_runtime_scores_the_model_like_torch_fp32(tmp_path, pairs_file, mod
 
 
 def test_missing_split_is_a_clear_error(tmp_path, pairs_file, model_dir):
-    from shoprank.core.errors import SchemaError
+    from shoprank.core.common.errors import SchemaError
 
     with pytest.raises(SchemaError, match="split 'holdout'"):
         _run(tmp_path, pairs_file, model_dir, split="holdout")

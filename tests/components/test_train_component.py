@@ -7,10 +7,10 @@ import pytest
 from kfp.dsl import Dataset, Metrics, Model
 
 from shoprank.components.train.component import train_reranker
-from shoprank.core.errors import ConfigError
-from shoprank.core.export import verify_manifest
-from shoprank.core.reranker import OnnxReranker, Reranker
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.training.export import verify_manifest
+from shoprank.core.ranking.reranker import OnnxReranker, Reranker
+from support.tiny_model import tiny_model_dir, toy_pairs
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_train_component_rejects_bad_parameters(tmp_path, inputs):
 def test_component_defaults_match_train_config():
     import inspect
 
-    from shoprank.core.training import TrainConfig
+    from shoprank.core.training.config import TrainConfig
 
     defaults = TrainConfig()
     params = inspect.signature(train_reranker.python_func).parameters

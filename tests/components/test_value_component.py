@@ -6,9 +6,9 @@ import pytest
 from kfp.dsl import HTML, Dataset, Metrics
 
 from shoprank.components.value.component import value_data
-from shoprank.core.errors import DataValidationError
-from shoprank.core.pairs import build_pairs
-from shoprank.core.sample import SampleConfig, generate_sample
+from shoprank.core.common.errors import DataValidationError
+from shoprank.core.data.pairs import build_pairs
+from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
 
 @pytest.fixture(scope="module")

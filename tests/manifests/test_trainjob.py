@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shoprank.core.errors import ConfigError
-from shoprank.serving.trainjob import DATA_MOUNT, GPU_RESOURCE, build_trainjob, train_command
+from shoprank.core.common.errors import ConfigError
+from shoprank.trainer.trainjob import DATA_MOUNT, GPU_RESOURCE, build_trainjob, train_command
 
 TRAINER_DIR = Path(__file__).resolve().parents[2] / "manifests" / "trainer"
 # The arguments the static trainjob.yaml was rendered with (its header says so).
@@ -32,7 +32,7 @@ def test_built_trainjob_is_valid(crd_validator, gpus_per_node):
     crd_validator("TrainJob").validate(job)
     trainer = job["spec"]["trainer"]
     assert trainer["numNodes"] == 3 and trainer["numProcPerNode"] == max(gpus_per_node, 1)
-    assert trainer["command"] == train_command() == ["torchrun", "--module", "shoprank.core.train_cli"]
+    assert trainer["command"] == train_command() == ["torchrun", "--module", "shoprank.trainer.cli"]
     assert json.loads(trainer["args"][trainer["args"].index("--config-json") + 1]) == TRAIN_CONFIG
     limits = trainer["resourcesPerNode"]["limits"]
     assert limits.get(GPU_RESOURCE, 0) == gpus_per_node

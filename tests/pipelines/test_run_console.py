@@ -5,8 +5,8 @@ import logging
 
 from rich.console import Console
 
-from shoprank.core.progress import ProgressLog
-from shoprank.pipelines.cli import _ProgressTee
+from shoprank.core.common.progress import ProgressLog
+from shoprank.pipelines.run_command import _ProgressTee
 
 log = logging.getLogger("shoprank.test_run_console")
 

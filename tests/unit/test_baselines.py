@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from shoprank.core.baselines import msmarco_model_dir, msmarco_scores, zeroshot_scores
-from shoprank.core.errors import ConfigError
+from shoprank.core.ranking.baselines import msmarco_model_dir, msmarco_scores, zeroshot_scores
+from shoprank.core.common.errors import ConfigError
 
 # (query, exact match, unrelated product)
 CASES = [

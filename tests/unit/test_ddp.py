@@ -7,12 +7,13 @@ import sys
 
 import pytest
 
-from shoprank.core.checkpoint import CHECKPOINT_FILE
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training.checkpoint import CHECKPOINT_FILE
+from support.tiny_model import tiny_model_dir, toy_pairs
 
 WORKER = """
 import json, os, sys
-from shoprank.core.training import TrainConfig, train
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
 pairs, out, ckpt, tiny, overrides = sys.argv[1:6]
 config = TrainConfig(**{**dict(init_model_dir=tiny, loss="pointwise", max_length=16, batch_size=6, epochs=4, lr=1e-2,
                                num_threads=1, checkpoint_every=0, patience=0, log_every=1000), **json.loads(overrides)})
@@ -25,7 +26,7 @@ open(os.path.join(os.path.dirname(out), f"rank{rank}.json"), "w").write(json.dum
 # A minutes budget: ranks read their own clocks, yet must stop at the same step with the same lr.
 @pytest.mark.parametrize("overrides", [{}, {"epochs": 400, "max_minutes": 0.05}], ids=["epochs", "minutes"])
 def test_torchrun_two_cpu_processes(tmp_path, overrides):
-    from shoprank.core.checkpoint import load_checkpoint  # noqa: F401  (import check before spawning)
+    from shoprank.core.training.checkpoint import load_checkpoint  # noqa: F401  (import check before spawning)
 
     tiny = tiny_model_dir(tmp_path / "tiny")
     pairs = tmp_path / "pairs.parquet"

@@ -5,7 +5,7 @@ import logging
 
 import numpy as np
 
-from shoprank.core.encoder import encode_texts
+from shoprank.core.ranking.encoder import encode_texts
 
 
 def _encoded_counts(caplog) -> list[str]:
@@ -13,7 +13,7 @@ def _encoded_counts(caplog) -> list[str]:
 
 
 def test_overlapping_calls_reuse_cached_texts_and_match_uncached_vectors(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="shoprank.core.encoder")
+    caplog.set_level(logging.INFO, logger="shoprank.core.ranking.encoder")
     first = encode_texts(["red wool scarf", "blue cotton shirt", "steel water bottle"], cache_dir=tmp_path)
     second = encode_texts(["steel water bottle", "oak desk lamp", "red wool scarf", "oak desk lamp"],
                           cache_dir=tmp_path)
@@ -38,7 +38,7 @@ def test_truncation_length_is_part_of_the_key(tmp_path):
 
 
 def test_precision_is_part_of_the_key_and_bf16_stays_close_to_fp32(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="shoprank.core.encoder")
+    caplog.set_level(logging.INFO, logger="shoprank.core.ranking.encoder")
     texts = ["red wool scarf | brand: Acme | category: Apparel > Scarves | price: $12.99", "oak desk lamp"]
     fp32 = encode_texts(texts, cache_dir=tmp_path, precision="fp32")
     bf16 = encode_texts(texts, cache_dir=tmp_path, precision="bf16")

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shoprank.core.errors import ConfigError
-from shoprank.core.evaluation import GateConfig, compare_rankers, decide, evaluate, score_rankers
-from shoprank.core.evaluation_report import render_evaluation_report
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.evaluation.gate import GateConfig, compare_rankers, decide, evaluate, score_rankers
+from shoprank.core.evaluation.report import render_evaluation_report
 
 
 def _pairs(n_queries=6, n_products=5, seed=0):
@@ -124,14 +124,14 @@ def test_evaluate_result_is_strict_json_and_report_renders():
 
 
 def test_pipeline_sentinels_mean_not_configured():
-    from shoprank.core.evaluation import gate_from_params
+    from shoprank.core.evaluation.gate import gate_from_params
 
     assert gate_from_params(-1.0, -1.0) == GateConfig()
     assert gate_from_params(0.0, -0.005) == GateConfig(min_ndcg=0.0, min_gain_over_champion=-0.005)
 
 
 def test_evaluation_config_from_pipeline_params_and_its_checks():
-    from shoprank.core.evaluate_stage import EvaluationConfig
+    from shoprank.core.stages.evaluate import EvaluationConfig
 
     assert EvaluationConfig.from_params(baselines=" bm25, msmarco ,").baselines == ("bm25", "msmarco")
     assert EvaluationConfig.from_params(baselines="").baselines == ()
@@ -142,6 +142,6 @@ def test_evaluation_config_from_pipeline_params_and_its_checks():
 
 @pytest.mark.parametrize("wins, losses, expected", [(0, 0, 1.0), (3, 3, 1.0), (6, 0, 0.03125), (1, 5, 0.21875)])
 def test_sign_test_p_values(wins, losses, expected):
-    from shoprank.core.evaluation import sign_test_p
+    from shoprank.core.evaluation.gate import sign_test_p
 
     assert sign_test_p(wins, losses) == pytest.approx(expected)

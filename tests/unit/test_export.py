@@ -5,12 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from shoprank.core.export import ManifestError, export_model_dir, verify_manifest
-from shoprank.core.metrics import rank_metrics
-from shoprank.core.price_fit import LIMIT_VERDICTS
-from shoprank.core.reranker import OnnxReranker, PairFormat, Reranker, pair_inputs
-from shoprank.core.tiny_model import toy_pairs
-from shoprank.core.training import TrainConfig, train
+from shoprank.core.training.export import ManifestError, export_model_dir, verify_manifest
+from shoprank.core.evaluation.metrics import rank_metrics
+from shoprank.core.text.price_fit import LIMIT_VERDICTS
+from shoprank.core.text.pair_format import PairFormat, pair_inputs
+from shoprank.core.ranking.reranker import OnnxReranker, Reranker
+from support.tiny_model import toy_pairs
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,17 @@ and what training does with them."""
 import pytest
 from transformers import AutoTokenizer
 
-from shoprank.core.catalog_vocabulary import SELLING_POINTS
-from shoprank.core.encoder import pretrained_model_dir
-from shoprank.core.reranker import PairFormat, trained_max_length
-from shoprank.core.text import product_text
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
-from shoprank.core.train_data import (FIELDS_WHOLE_SHARE, FITTED_MAX_LENGTH_BOUNDS, field_lengths, fields_whole_share,
+from shoprank.core.data.sample.vocabulary import SELLING_POINTS
+from shoprank.core.ranking.encoder import pretrained_model_dir
+from shoprank.core.ranking.artifact import trained_max_length
+from shoprank.core.text.pair_format import PairFormat
+from shoprank.core.text.product_text import product_text
+from support.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training.batches import (FIELDS_WHOLE_SHARE, FITTED_MAX_LENGTH_BOUNDS, field_lengths, fields_whole_share,
                                       fitted_max_length)
-from shoprank.core.train_stage import config_from_params
-from shoprank.core.training import TrainConfig, train
+from shoprank.core.stages.train import config_from_params
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
 
 LOW, HIGH = FITTED_MAX_LENGTH_BOUNDS
 
@@ -91,7 +93,7 @@ def test_training_warns_when_max_length_cuts_most_fields(tmp_path, caplog, long_
     tiny = tiny_model_dir(tmp_path / "tiny")
     config = TrainConfig(init_model_dir=str(tiny), batch_size=8, epochs=1, num_threads=1, checkpoint_every=0)
     assert config.max_length == 64
-    with caplog.at_level("WARNING", logger="shoprank.core.training"):
+    with caplog.at_level("WARNING", logger="shoprank.core.training.loop"):
         result = train(long_title_pairs, tmp_path / "m", config)
     assert result["max_length"] == 64 == trained_max_length(tmp_path / "m")
     assert result["fields_whole_share"] < 0.75

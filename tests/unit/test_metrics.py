@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from shoprank.core.metrics import dcg_at_k, ndcg_at_k, rank_metrics, recall_at_k, reciprocal_rank
+from shoprank.core.evaluation.metrics import dcg_at_k, ndcg_at_k, rank_metrics, recall_at_k, reciprocal_rank
 
 
 def test_dcg_matches_hand_computation():

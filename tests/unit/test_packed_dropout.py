@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
-from shoprank.core.packed_dropout import keep_mask, packed_dropout, use_packed_dropout
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
-from shoprank.core.training import TrainConfig, _load_model, train
+from shoprank.core.training.packed_dropout import keep_mask, packed_dropout, use_packed_dropout
+from support.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
+from shoprank.core.training.model_io import load_model
 
 N = 1 << 20
 
@@ -64,8 +66,8 @@ def test_same_seed_same_masks_and_eval_p0_p1_behave_like_nn_dropout():
 
 def test_a_real_model_gets_every_dropout_swapped_and_infers_exactly_as_before(tmp_path):
     tiny = str(tiny_model_dir(tmp_path / "tiny"))
-    plain = _load_model(tiny, seed=0).eval()
-    packed = _load_model(tiny, seed=0, packed_dropout=True).eval()
+    plain = load_model(tiny, seed=0).eval()
+    packed = load_model(tiny, seed=0, packed_dropout=True).eval()
     n_dropouts = sum(type(m) is torch.nn.Dropout for m in plain.modules())
     swapped = [m for m in packed.modules() if type(m).__name__ == "PackedDropout"]
     # Embeddings, head, and per layer: attention probabilities, attention output, FFN output.
@@ -87,7 +89,7 @@ def test_a_real_model_gets_every_dropout_swapped_and_infers_exactly_as_before(tm
     assert use_packed_dropout(packed) == 0
     # Without attention dropout, attention keeps SDPA's fused kernel.
     assert packed.config._attn_implementation == "eager"
-    assert _load_model(tiny, seed=0, dropout=0.0, packed_dropout=True).config._attn_implementation == "sdpa"
+    assert load_model(tiny, seed=0, dropout=0.0, packed_dropout=True).config._attn_implementation == "sdpa"
 
 
 def test_cpu_training_saves_the_standard_config_and_the_same_seed_gives_the_same_weights(tmp_path):

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from shoprank.core.errors import ConfigError
-from shoprank.core.precision import cpu_has_native_bf16, forward_context, resolve_bf16
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.common.precision import cpu_has_native_bf16, forward_context, resolve_bf16
 
 
 @pytest.mark.parametrize("use_bf16, dtype", [(True, torch.bfloat16), (False, torch.float32)])
@@ -20,7 +20,7 @@ def test_precision_resolves_auto_to_what_the_hardware_runs_natively():
     assert resolve_bf16("bf16", "cpu") is True and resolve_bf16("fp32", "cpu") is False
     with pytest.raises(ConfigError, match=r"precision must be one of \('auto', 'fp32', 'bf16'\), got 'fp16'"):
         resolve_bf16("fp16", "cpu")
-    from shoprank.core.training import TrainConfig
+    from shoprank.core.training.config import TrainConfig
 
     with pytest.raises(ConfigError, match="precision must be one of .*got 'fp16'"):
         TrainConfig(precision="fp16")  # refused when configured, before any device is chosen

@@ -1,10 +1,10 @@
 import pytest
 
-from shoprank.core.errors import ConfigError
-from shoprank.core.price_fit import (BELOW, CATEGORY_PRICE_VERDICTS, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD,
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.text.price_fit import (BELOW, CATEGORY_PRICE_VERDICTS, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD,
                                      MID_THIRD, OVER, PRICE_VERDICT_VERSION, WITHIN, PriceLimit,
                                      asks_for_low_price, price_limit, with_price_verdict, with_price_verdicts)
-from shoprank.core.text import product_text
+from shoprank.core.text.product_text import product_text
 
 
 @pytest.mark.parametrize("query, low, high", [

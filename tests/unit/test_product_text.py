@@ -2,7 +2,7 @@
 
 import pytest
 
-from shoprank.core.text import ProductFields, description_start, product_text, read_product_text
+from shoprank.core.text.product_text import ProductFields, description_start, product_text, read_product_text
 
 
 def test_fields_read_back_with_the_price_position():

@@ -2,7 +2,7 @@
 
 import logging
 
-from shoprank.core.progress import PROGRESS_LINE, ProgressLog
+from shoprank.core.common.progress import PROGRESS_LINE, ProgressLog
 
 log = logging.getLogger("shoprank.test_progress")
 

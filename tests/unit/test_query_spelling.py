@@ -2,12 +2,12 @@
 
 import pytest
 
-from shoprank.core.edit_distance import edit_distance
-from shoprank.core.errors import ConfigError
-from shoprank.core.intent_words import LOW_PRICE_WORDS
-from shoprank.core.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, read_as, spelling_fixes,
+from shoprank.core.text.edit_distance import edit_distance
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.text.intent_words import LOW_PRICE_WORDS
+from shoprank.core.text.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, read_as, spelling_fixes,
                                           with_spelling_notes)
-from shoprank.core.text import product_text
+from shoprank.core.text.product_text import product_text
 
 
 def _text(title: str, brand: str = "Ashby", category: str = "Electronics > Mice",

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shoprank.core.errors import ConfigError
-from shoprank.core.query_typos import misspell, with_misspelt_queries
-from shoprank.core.training import TrainConfig
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.text.query_typos import misspell, with_misspelt_queries
+from shoprank.core.training.config import TrainConfig
 
 
 def _damerau_distance(a: str, b: str) -> int:

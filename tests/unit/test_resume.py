@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from shoprank.core.checkpoint import CHECKPOINT_FILE
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training.checkpoint import CHECKPOINT_FILE
+from support.tiny_model import tiny_model_dir, toy_pairs
 
 CHILD = """
 import io, json, os, signal, sys
 import torch
-from shoprank.core.training import TrainConfig, train
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
 pairs, out, ckpt, tiny, result_file, overrides, die_in_save = sys.argv[1:8]
 if int(die_in_save):
     # SIGKILL this process halfway through writing checkpoint number die_in_save.
@@ -130,8 +131,8 @@ def test_a_kill_while_writing_a_checkpoint_resumes_from_the_one_before(tmp_path)
 
 
 def test_a_damaged_checkpoint_is_refused_by_name_not_silently_restarted(tmp_path):
-    from shoprank.core.checkpoint import load_checkpoint, save_checkpoint
-    from shoprank.core.errors import CheckpointError
+    from shoprank.core.training.checkpoint import load_checkpoint, save_checkpoint
+    from shoprank.core.common.errors import CheckpointError
 
     save_checkpoint(tmp_path, {"key": "run-a", "step": 6})
     assert load_checkpoint(tmp_path, "run-a") == {"key": "run-a", "step": 6}

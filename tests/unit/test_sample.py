@@ -1,7 +1,7 @@
 import pandas as pd
 
-from shoprank.core.sample import SampleConfig, generate_sample
-from shoprank.core.schema import TABLES
+from shoprank.core.data.sample.generator import SampleConfig, generate_sample
+from shoprank.core.data.schema import TABLES
 
 
 def test_default_sample_is_big_and_varied_enough():
@@ -85,7 +85,7 @@ def test_same_seed_same_data_across_processes():
     import subprocess
     import sys
 
-    code = ("from shoprank.core.sample import SampleConfig, generate_sample; import hashlib; "
+    code = ("from shoprank.core.data.sample.generator import SampleConfig, generate_sample; import hashlib; "
             "s = generate_sample(SampleConfig(seed=1, n_products=200, n_queries=40)); "
             "print(hashlib.sha256(s.tables['judgments'].to_csv().encode()).hexdigest())")
     digests = {

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from shoprank.core.bm25 import bm25_scores
-from shoprank.core.errors import SchemaError
-from shoprank.core.schema import TABLES, coerce, read_table, read_tables
+from shoprank.core.ranking.bm25 import bm25_scores
+from shoprank.core.common.errors import SchemaError
+from shoprank.core.data.schema import TABLES, coerce, read_table, read_tables
 
 
 def test_contracts_have_the_designed_columns():

@@ -1,7 +1,7 @@
 import pytest
 
-from shoprank.core.errors import ConfigError
-from shoprank.core.split import SplitConfig, split_queries
+from shoprank.core.common.errors import ConfigError
+from shoprank.core.data.split import SplitConfig, split_queries
 
 
 def test_split_is_by_query_and_stable():

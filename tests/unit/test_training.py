@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from shoprank.core.errors import ConfigError, SchemaError
-from shoprank.core.graphed_step import GRAPH_WIDTH_MULTIPLE, graph_safe_attention_mask
-from shoprank.core.losses import listwise_loss, pairwise_loss, pointwise_loss
-from shoprank.core.text import product_text
-from shoprank.core.tiny_model import tiny_model_dir, toy_pairs
-from shoprank.core.train_data import collate, tokenize_examples
-from shoprank.core.training import TrainConfig, _LinearWarmupDecay, train
+from shoprank.core.common.errors import ConfigError, SchemaError
+from shoprank.core.training.graphed_step import GRAPH_WIDTH_MULTIPLE, graph_safe_attention_mask
+from shoprank.core.training.losses import listwise_loss, pairwise_loss, pointwise_loss
+from shoprank.core.text.product_text import product_text
+from support.tiny_model import tiny_model_dir, toy_pairs
+from shoprank.core.training.batches import collate, tokenize_examples
+from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import train
+from shoprank.core.training.schedule import LinearWarmupDecay
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_rows_of_weight_zero_leave_after_their_query_is_formatted(tiny):
     import pandas as pd
     from transformers import AutoTokenizer
 
-    from shoprank.core.training import training_examples
+    from shoprank.core.training.loop import training_examples
 
     rows = [("q1", "cheap mug", "p1", "Stone mug", "Ashby", 5.0, 0.0), ("q1", "cheap mug", "p2", "Clay mug", "Ashby", 10.0, 1.0),
             ("q1", "cheap mug", "p3", "Glass mug", "Ashby", 20.0, 1.0),
@@ -143,7 +145,7 @@ def test_a_minutes_budget_stops_the_run_with_its_lr_schedule_run_through(tiny, t
 
 
 def test_lr_schedule_follows_whichever_budget_is_further_along():
-    schedule = _LinearWarmupDecay(warmup_steps=10, total_steps=100)
+    schedule = LinearWarmupDecay(warmup_steps=10, total_steps=100)
     by_steps = [schedule(step) for step in (0, 9, 10, 55, 100)]
     assert by_steps == pytest.approx([1 / 11, 10 / 11, 1.0, 0.5, 0.0])
     schedule.budget_spent = 0.55  # of the minutes: ahead of step 5
@@ -154,7 +156,7 @@ def test_lr_schedule_follows_whichever_budget_is_further_along():
 
 
 def test_expected_steps_follow_the_minutes_when_they_run_out_first():
-    schedule = _LinearWarmupDecay(warmup_steps=10, total_steps=100)
+    schedule = LinearWarmupDecay(warmup_steps=10, total_steps=100)
     assert schedule.expected_steps(0) == schedule.expected_steps(40) == 100
     schedule.budget_spent = 0.5  # 20 steps took half the minutes: 40 in all
     assert schedule.expected_steps(20) == pytest.approx(40)
@@ -229,7 +231,7 @@ def test_list_losses_take_a_slot_count_and_give_nothing_to_learn_from_flat_lists
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_training_uses_bf16_and_matches_cpu_inference(tiny, tmp_path):
-    from shoprank.core.reranker import Reranker
+    from shoprank.core.ranking.reranker import Reranker
 
     result = train(toy_pairs(), tmp_path / "m", config(tiny, device="cuda", epochs=2))
     assert result["device"] == "cuda" and result["steps"] > 0
@@ -283,8 +285,9 @@ def price_pairs(n_queries: int = 32):
 def test_price_verdicts_are_learnt_and_travel_with_the_model(tmp_path):
     import json
 
-    from shoprank.core.price_fit import LIMIT_VERDICTS
-    from shoprank.core.reranker import PRICE_VERDICTS_KEY, SPELLING_NOTES_KEY, PairFormat, Reranker
+    from shoprank.core.text.price_fit import LIMIT_VERDICTS
+    from shoprank.core.text.pair_format import PRICE_VERDICTS_KEY, SPELLING_NOTES_KEY, PairFormat
+    from shoprank.core.ranking.reranker import Reranker
 
     assert PairFormat.stored(tiny_model_dir(tmp_path / "plain")) == PairFormat()  # saved without the keys: plain pairs
     cfg = dict(max_length=32, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0, log_every=1000,
@@ -325,7 +328,7 @@ def misspelt_brand_pairs(n_queries: int, seed: int, validation_queries: int = 0)
     query's brand Exact (3), the others Complement (1): only the brand tells them apart."""
     import pandas as pd
 
-    from shoprank.core.query_typos import misspell
+    from shoprank.core.text.query_typos import misspell
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -342,8 +345,9 @@ def misspelt_brand_pairs(n_queries: int, seed: int, validation_queries: int = 0)
 
 
 def test_spelling_notes_are_learnt_and_travel_with_the_model(tmp_path):
-    from shoprank.core.query_spelling import SPELLING_NOTES_VERSION
-    from shoprank.core.reranker import PairFormat, Reranker
+    from shoprank.core.text.query_spelling import SPELLING_NOTES_VERSION
+    from shoprank.core.text.pair_format import PairFormat
+    from shoprank.core.ranking.reranker import Reranker
 
     cfg = TrainConfig(max_length=32, batch_size=16, epochs=3, lr=1e-4, num_threads=1, checkpoint_every=0,
                       log_every=1000, patience=0)
@@ -366,8 +370,8 @@ def test_spelling_notes_are_learnt_and_travel_with_the_model(tmp_path):
 def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
     import json
 
-    from shoprank.core.export import verify_manifest
-    from shoprank.core.train_cli import main
+    from shoprank.core.training.export import verify_manifest
+    from shoprank.trainer.cli import main
 
     pairs = tmp_path / "pairs.parquet"
     toy_pairs().to_parquet(pairs)
@@ -383,8 +387,8 @@ def test_train_cli_writes_a_verified_model_folder(tiny, tmp_path, capsys):
 def test_epoch_batches_cover_rows_once_and_depend_only_on_seed_and_epoch():
     from transformers import AutoTokenizer
 
-    from shoprank.core.encoder import pretrained_model_dir
-    from shoprank.core.train_data import epoch_batches, tokenize_examples
+    from shoprank.core.ranking.encoder import pretrained_model_dir
+    from shoprank.core.training.batches import epoch_batches, tokenize_examples
 
     pairs = toy_pairs(n_queries=10)
     examples = tokenize_examples(pairs, AutoTokenizer.from_pretrained(pretrained_model_dir()), 16)
@@ -503,7 +507,7 @@ def test_cuda_graphs_on_cpu_is_a_clear_error():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback where no GPU exists")
 def test_cuda_graphs_without_a_gpu_trains_exactly_as_without(tiny, tmp_path, caplog):
     plain = train(toy_pairs(), tmp_path / "a", config(tiny, seed=5))
-    with caplog.at_level("WARNING", logger="shoprank.core.training"):
+    with caplog.at_level("WARNING", logger="shoprank.core.training.loop"):
         asked = train(toy_pairs(), tmp_path / "b", config(tiny, seed=5, cuda_graphs=True))
     assert asked["graph_replays"] == 0 and asked["device"] == "cpu"
     assert asked["weights_sha256"] == plain["weights_sha256"]

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from shoprank.core.errors import ConfigError, DataValidationError
-from shoprank.core.valuation import (
+from shoprank.core.common.errors import ConfigError, DataValidationError
+from shoprank.core.valuation.methods import (
     ConfidentLearningConfig,
     DataOobConfig,
     KnnShapleyConfig,

@@ -4,7 +4,7 @@ swapping in and out is lossless."""
 import pytest
 import torch
 
-from shoprank.core.weight_average import WeightAverage
+from shoprank.core.training.weight_average import WeightAverage
 
 
 def _linear(value: float) -> torch.nn.Linear:

@@ -6,8 +6,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from shoprank.core.errors import DataValidationError
-from shoprank.core.schema import TABLES
+from shoprank.core.common.errors import DataValidationError
+from shoprank.core.data.schema import TABLES
 from shoprank.validation.runner import SUITES_DIR, load_suite
 from shoprank.validation.stage import validate_data_dir
 

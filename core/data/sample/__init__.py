@@ -1,0 +1,1 @@
+"""The built-in sample shop: a deterministic generator and the vocabulary it draws from."""

@@ -1,0 +1,1 @@
+"""Ranking metrics, the comparison of rankers on held-out queries, the blessing gate, the evaluation page."""

@@ -1,0 +1,128 @@
+"""The evaluation page: a self-contained HTML report a person reads top-down.
+
+Top: the verdict and its reason. Then the metric comparison (bar chart + table), per-query
+wins / losses / ties of the new model against every other ranker, the per-query NDCG delta
+plot, and the queries the new model loses most on.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from shoprank.core.common.html_page import escape, figure_png, page, table, verdict
+
+_WORST_QUERIES = 10
+
+
+def _num(value):
+    """Floats as floats (the table formats them), missing values as 'n/a'."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _metric_bars(rankers: Mapping[str, Mapping[str, float]], metrics: tuple[str, ...]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(rankers)
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(metrics))
+    for i, name in enumerate(names):
+        values = [rankers[name].get(m) or 0.0 for m in metrics]
+        bars = ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
+    ax.set_xticks(x, [m.upper() for m in metrics])
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("mean over held-out queries")
+    ax.legend(fontsize=8, ncol=len(names), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.spines[["top", "right"]].set_visible(False)
+    return figure_png(fig)
+
+
+def _delta_plot(per_query, candidate: str, versus: Mapping[str, Mapping], metric: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    others = list(versus)
+    wide = per_query.pivot(index="query_id", columns="ranker", values=metric)
+    fig, axes = plt.subplots(1, len(others), figsize=(3.2 * len(others), 2.8), sharey=True, squeeze=False)
+    for ax, other in zip(axes[0], others):
+        delta = np.sort((wide[candidate] - wide[other]).dropna().to_numpy())[::-1]
+        colors = np.where(delta > 0, "#34a853", np.where(delta < 0, "#d93025", "#9e9e9e"))
+        ax.bar(np.arange(delta.size), delta, width=1.0, color=colors)
+        ax.axhline(0, color="#444", linewidth=0.6)
+        counts = versus[other]
+        ax.set_title(f"{candidate} − {other}  ({counts['wins']} W / {counts['losses']} L / {counts['ties']} T)",
+                     fontsize=9)
+        ax.set_xlabel("queries, sorted", fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0][0].set_ylabel(f"per-query {metric.upper()} delta", fontsize=8)
+    return figure_png(fig)
+
+
+def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str, str] | None = None,
+                             title: str = "shoprank evaluation") -> str:
+    """HTML for an evaluation `result` (core.evaluation.evaluate) and its per-query table."""
+    candidate, k = result["candidate"], result["k"]
+    metric, metrics = f"ndcg@{k}", (f"ndcg@{k}", "mrr", f"recall@{k}")
+    others = [name for name in result["rankers"] if name != candidate]
+    blessed = bool(result["blessed"])
+    mine = result["rankers"][candidate]
+    headline = ", ".join(f"{escape(o)} {_fmt3(result['rankers'][o].get(metric))}" for o in others)
+    parts = [
+        verdict(f"{'BLESSED' if blessed else 'NOT BLESSED'} — {result['reason'].split(': ', 1)[-1]}", blessed),
+        f"<p>New model {metric.upper()} <b>{_fmt3(mine.get(metric))}</b> on {mine.get('queries')} "
+        f"held-out queries ({headline or 'no baselines'}).</p>",
+    ]
+    if result.get("checks"):
+        parts.append(table(["check", "rule", "result"],
+                           [[c["name"], c["rule"], "pass" if c["passed"] else "FAIL"] for c in result["checks"]]))
+    parts += [
+        "<h2>Ranking quality per ranker</h2>", _metric_bars(result["rankers"], metrics),
+        table(["ranker", *[m.upper() for m in metrics], "queries"],
+              [[name, *[_num(values.get(m)) for m in metrics], values.get("queries")]
+               for name, values in result["rankers"].items()]),
+    ]
+    if others:
+        parts += [
+            "<h2>Per-query wins and losses of the new model</h2>",
+            f"<p>A win is a query where the new model's {metric.upper()} is higher; "
+            "the sign test asks whether wins and losses could be a coin flip.</p>",
+            table(["new model vs", "wins", "losses", "ties", f"mean {metric} delta", "sign-test p"],
+                  [[name, v["wins"], v["losses"], v["ties"], _num(v["mean_delta"]), _num(v["sign_test_p"])]
+                   for name, v in result["versus"].items()]),
+            _delta_plot(per_query, candidate, result["versus"], metric),
+            _worst_queries(per_query, candidate, others, metric, query_text or {}),
+        ]
+    gate = result.get("gate", {})
+    parts.append(f"<h2>Gate</h2><p class='muted'>metric {escape(gate.get('metric'))}, "
+                 f"min_ndcg {escape(_num(gate.get('min_ndcg')))}, "
+                 f"min_gain_over_champion {escape(_num(gate.get('min_gain_over_champion')))}</p>")
+    return page(title, "\n".join(parts))
+
+
+def _fmt3(value) -> str:
+    return "n/a" if _num(value) == "n/a" else f"{value:.3f}"
+
+
+def _worst_queries(per_query, candidate: str, others: list[str], metric: str, query_text: Mapping) -> str:
+    """The queries where the new model trails the best other ranker by the most."""
+    wide = per_query.pivot(index="query_id", columns="ranker", values=metric).dropna()
+    if wide.empty:
+        return ""
+    best_other = wide[others].max(axis=1)
+    best_name = wide[others].idxmax(axis=1)
+    delta = (wide[candidate] - best_other).sort_values().head(_WORST_QUERIES)
+    delta = delta[delta < 0]
+    if delta.empty:
+        return "<p>The new model trails no other ranker on any query.</p>"
+    rows = [[str(qid), str(query_text.get(qid, "")), float(wide.at[qid, candidate]),
+             f"{best_other[qid]:.4f} ({best_name[qid]})", float(d)] for qid, d in delta.items()]
+    return "<h2>Largest losses</h2>" + table(["query_id", "query", candidate, "best other", "delta"], rows)

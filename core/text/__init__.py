@@ -1,0 +1,1 @@
+"""What a ranker reads: product text, the pair format, and the query features added to it."""

@@ -1,0 +1,1 @@
+"""The distributed-training entry point (torchrun) and the Kubeflow Trainer TrainJob builder."""
