@@ -1,9 +1,10 @@
 """The container image every component runs in on a cluster (built from the repo's Dockerfile).
 
-Set SHOPRANK_IMAGE at compile time to point pipelines at your registry.
+Set SHOPRANK_IMAGE at compile time to point pipelines at your registry. The setting lives in
+core/common/image.py, which the InferenceService and job builders read as well.
 """
 
-import os
+from shoprank.core.common.image import DEFAULT_IMAGE, project_image
 
-DEFAULT_IMAGE = "ghcr.io/shoprank/shoprank:0.1.0"
-BASE_IMAGE = os.environ.get("SHOPRANK_IMAGE", DEFAULT_IMAGE)
+__all__ = ["BASE_IMAGE", "DEFAULT_IMAGE"]
+BASE_IMAGE = project_image()
