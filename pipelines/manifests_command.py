@@ -16,7 +16,9 @@ _OVERLAY_HELP = "dev, prod, gpu, canary, canary-raw, or cluster (the cluster-sco
 
 
 def _fail(exc: ShoprankError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -73,7 +75,7 @@ def validate_cmd(
             status = "[green]ok[/green]" if not found else f"[red]{len(found)} problem(s)[/red]"
             console.print(f"{name}: {len(objects)} objects, {status}")
             for line in found:
-                console.print(f"  {line}", markup=False, highlight=False)
+                console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     except ShoprankError as exc:
         raise _fail(exc) from None
     if problems:

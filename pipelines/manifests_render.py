@@ -84,7 +84,10 @@ def render(name: str, namespace: str | None = None, root: Path = MANIFESTS_DIR) 
             target = wrapper
         command = kustomize_command() + [str(target)]
         log.debug("running %s", " ".join(command))
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise KustomizeError(f"kustomize: could not run {command[0]}: {exc}") from exc
     if done.returncode != 0:
         raise KustomizeError(f"kustomize failed on overlay {name!r} (exit {done.returncode}): {done.stderr.strip()}")
     return done.stdout

@@ -15,7 +15,7 @@ from typing import Callable
 
 import yaml
 
-from shoprank.core.common.image import CUDA_SUFFIX, DEFAULT_IMAGE
+from shoprank.components.images import CUDA_SUFFIX, DEFAULT_IMAGE
 from shoprank.serving.inference_service import (DeploymentMode, PredictorConfig, RawCanary,
                                                 build_inference_service)
 from shoprank.serving.monitoring import build_pod_monitor, build_prometheus_rule
@@ -50,7 +50,7 @@ def _trainjob(image: str = DEFAULT_IMAGE, **kwargs) -> list[dict]:
 GENERATED: dict[str, tuple[str, Callable[[], list[dict]]]] = {
     "base/inferenceservice.yaml": (
         "the champion behind a Serverless (Knative) InferenceService, one CPU replica",
-        lambda: _isvc(PredictorConfig(CHAMPION_URI))),
+        lambda: _isvc(PredictorConfig(CHAMPION_URI, DEFAULT_IMAGE))),
     "base/rayjob.yaml": (
         "the hyper-parameter search on KubeRay: one head, two 4-CPU workers",
         lambda: _rayjob()),
@@ -62,7 +62,7 @@ GENERATED: dict[str, tuple[str, Callable[[], list[dict]]]] = {
         lambda: [build_pod_monitor(ISVC_NAME), build_prometheus_rule(ISVC_NAME)]),
     "overlays/dev/inferenceservice.yaml": (
         "dev: one small replica",
-        lambda: _isvc(PredictorConfig(CHAMPION_URI, cpu_request="250m", cpu_limit="1",
+        lambda: _isvc(PredictorConfig(CHAMPION_URI, DEFAULT_IMAGE, cpu_request="250m", cpu_limit="1",
                                       memory_request="1Gi", memory_limit="1Gi"))),
     "overlays/dev/rayjob.yaml": (
         "dev: one small Ray worker",
@@ -70,12 +70,12 @@ GENERATED: dict[str, tuple[str, Callable[[], list[dict]]]] = {
                         head_memory="2Gi")),
     "overlays/prod/inferenceservice.yaml": (
         "prod: 2..10 replicas on Knative concurrency, spread over nodes",
-        lambda: _isvc(PredictorConfig(CHAMPION_URI, cpu_request="2", cpu_limit="4", memory_request="4Gi",
+        lambda: _isvc(PredictorConfig(CHAMPION_URI, DEFAULT_IMAGE, cpu_request="2", cpu_limit="4", memory_request="4Gi",
                                       memory_limit="4Gi", min_replicas=2, max_replicas=10,
                                       scale_metric="concurrency", scale_target=8, anti_affinity=True))),
     "overlays/gpu/inferenceservice.yaml": (
         "gpu: one NVIDIA GPU per replica, the torch runtime, the CUDA image",
-        lambda: _isvc(PredictorConfig(CHAMPION_URI, image=CUDA_IMAGE, runtime="torch", gpus=1, cpu_request="2",
+        lambda: _isvc(PredictorConfig(CHAMPION_URI, CUDA_IMAGE, runtime="torch", gpus=1, cpu_request="2",
                                       cpu_limit="4", memory_request="8Gi", memory_limit="8Gi",
                                       node_selector=GPU_NODES))),
     "overlays/gpu/rayjob.yaml": (
@@ -86,13 +86,14 @@ GENERATED: dict[str, tuple[str, Callable[[], list[dict]]]] = {
         lambda: _trainjob(CUDA_IMAGE, num_nodes=2, gpus_per_node=4)),
     "overlays/canary/inferenceservice.yaml": (
         "canary (Serverless): the candidate takes 10% beside the previous revision, tag routing on",
-        lambda: _isvc(PredictorConfig(CANDIDATE_URI), canary_traffic_percent=10)),
+        lambda: _isvc(PredictorConfig(CANDIDATE_URI, DEFAULT_IMAGE), canary_traffic_percent=10)),
     "overlays/canary-raw/inferenceservice.yaml": (
         "canary (RawDeployment, KServe >= 0.20): the champion autoscales on CPU, the candidate takes 10%",
-        lambda: _isvc(PredictorConfig(CHAMPION_URI, min_replicas=1, max_replicas=4, scale_metric="cpu",
+        lambda: _isvc(PredictorConfig(CHAMPION_URI, DEFAULT_IMAGE, min_replicas=1, max_replicas=4, scale_metric="cpu",
                                       scale_target=70),
                       mode=DeploymentMode.RAW,
-                      canaries=[RawCanary("candidate", PredictorConfig(CANDIDATE_URI), traffic_percent=10)])),
+                      canaries=[RawCanary("candidate", PredictorConfig(CANDIDATE_URI, DEFAULT_IMAGE),
+                                          traffic_percent=10)])),
 }
 
 

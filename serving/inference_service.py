@@ -28,8 +28,7 @@ from enum import Enum
 from typing import Any, Mapping, Sequence
 
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.common.image import (DEFAULT_IMAGE, RUN_AS_USER, container_security_context,
-                                        require_pinned_image, writable_tmp)
+from shoprank.core.common.image import RUN_AS_USER, container_security_context, require_pinned_image, writable_tmp
 
 API_VERSION = "serving.kserve.io/v1beta1"
 CONTAINER_NAME = "kserve-container"   # the name KServe's storage initializer and webhooks look for
@@ -78,6 +77,7 @@ class PredictorConfig:
     """One model version's predictor.
 
     storage_uri: the model folder (a `shoprank train` output) KServe copies to /mnt/models.
+    image: the project image (components/images.py's setting: the deploy stage passes BASE_IMAGE).
     model_name: the name it is served under (/v1/models/<name>, /v2/models/<name>).
     runtime: `shoprank serve --runtime` (onnx-int8 on CPU; torch for a GPU).
     cpu_* / memory_*: Kubernetes quantities; requests and limits are both always set.
@@ -92,7 +92,7 @@ class PredictorConfig:
     """
 
     storage_uri: str
-    image: str = DEFAULT_IMAGE
+    image: str
     model_name: str = "shoprank"
     runtime: str = "onnx-int8"
     cpu_request: str = "1"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from shoprank.core.common.image import IMAGE_TAG, RUN_AS_USER
+from shoprank.components.images import IMAGE_TAG
+from shoprank.core.common.image import RUN_AS_USER
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

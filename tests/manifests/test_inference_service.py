@@ -4,14 +4,13 @@ import copy
 
 import pytest
 
-from shoprank.components.images import DEFAULT_IMAGE as COMPONENTS_DEFAULT_IMAGE
+from shoprank.components.images import BASE_IMAGE, DEFAULT_IMAGE
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.common.image import DEFAULT_IMAGE
 from shoprank.serving.inference_service import (LIVE_PATH, MODE_ANNOTATION, READY_PATH, TAG_ROUTING, DeploymentMode,
                                                 PredictorConfig, RawCanary, build_inference_service, serve_command)
 
-STABLE = PredictorConfig("s3://shop/models/v6")
-CANDIDATE = PredictorConfig("s3://shop/models/v7")
+STABLE = PredictorConfig("s3://shop/models/v6", BASE_IMAGE)
+CANDIDATE = PredictorConfig("s3://shop/models/v7", BASE_IMAGE)
 
 
 def _container(isvc, canary=None):
@@ -30,7 +29,7 @@ def test_plain_predictor_is_valid_in_both_modes(crd_validator, mode):
     crd_validator("InferenceService").validate(isvc)
     assert isvc["metadata"]["annotations"][MODE_ANNOTATION] == DeploymentMode.parse(mode).value
     container = _container(isvc)
-    assert container["name"] == "kserve-container" and container["image"] == DEFAULT_IMAGE
+    assert container["name"] == "kserve-container" and container["image"] == BASE_IMAGE
     assert container["command"][:8] == ["shoprank", "serve", "/mnt/models", "--name", "shoprank", "--port", "8080",
                                          "--runtime"]
     assert _env(container)["STORAGE_URI"] == "s3://shop/models/v6"
@@ -40,8 +39,18 @@ def test_plain_predictor_is_valid_in_both_modes(crd_validator, mode):
     assert "canaryTrafficPercent" not in isvc["spec"]["predictor"] and "canary" not in isvc["spec"]
 
 
-def test_components_and_the_predictor_share_one_image_setting():
-    assert COMPONENTS_DEFAULT_IMAGE == DEFAULT_IMAGE == PredictorConfig("s3://m").image
+def test_images_setting_reads_the_environment(monkeypatch):
+    from shoprank.components.images import project_image
+
+    monkeypatch.delenv("SHOPRANK_IMAGE", raising=False)
+    assert project_image() == DEFAULT_IMAGE and project_image("cuda") == DEFAULT_IMAGE + "-cuda"
+    monkeypatch.setenv("SHOPRANK_IMAGE", "registry.example/shop/shoprank:2.0")
+    assert project_image("cuda") == "registry.example/shop/shoprank:2.0-cuda"
+    monkeypatch.setenv("SHOPRANK_IMAGE", "registry.example/shop/shoprank@sha256:" + "ab" * 32)
+    with pytest.raises(ConfigError, match="digest"):
+        project_image("cuda")
+    with pytest.raises(ConfigError, match="variant"):
+        project_image("rocm")
 
 
 def test_serverless_canary_sets_the_percentage_and_tag_routing(crd_validator):
@@ -53,10 +62,10 @@ def test_serverless_canary_sets_the_percentage_and_tag_routing(crd_validator):
 
 
 def test_raw_canary_is_a_named_spec_canary_entry_without_autoscaling(crd_validator):
-    stable = PredictorConfig("s3://shop/models/v6", min_replicas=2, max_replicas=6, scale_metric="cpu", scale_target=70)
+    stable = PredictorConfig("s3://shop/models/v6", BASE_IMAGE, min_replicas=2, max_replicas=6, scale_metric="cpu", scale_target=70)
     isvc = build_inference_service("reranker", stable, mode="RawDeployment",
                                    canaries=[RawCanary("v7", CANDIDATE, 10, replicas=2),
-                                             RawCanary("v8", PredictorConfig("s3://shop/models/v8"), 0)])
+                                             RawCanary("v8", PredictorConfig("s3://shop/models/v8", BASE_IMAGE), 0)])
     crd_validator("InferenceService").validate(isvc)
     assert [c["trafficPercent"] for c in isvc["spec"]["canary"]] == [10, 0]
     first = isvc["spec"]["canary"][0]["predictor"]
@@ -102,7 +111,7 @@ def test_bad_canary_settings_are_refused(kwargs, message):
 ])
 def test_bad_predictor_settings_are_refused(config, mode, message):
     with pytest.raises(ConfigError, match=message):
-        build_inference_service("reranker", PredictorConfig(**{"storage_uri": "s3://m", **config}), mode=mode)
+        build_inference_service("reranker", PredictorConfig(**{"storage_uri": "s3://m", "image": BASE_IMAGE, **config}), mode=mode)
 
 
 @pytest.mark.parametrize("name", ["Reranker", "re_ranker", "7reranker", "r" * 49])
@@ -113,14 +122,14 @@ def test_names_kserve_cannot_derive_hosts_from_are_refused(name):
 
 def test_scale_to_zero_and_digest_pinned_images_are_accepted(crd_validator):
     image = "registry.example/shoprank@sha256:" + "ab" * 32
-    isvc = build_inference_service("reranker", PredictorConfig("s3://m", image=image, min_replicas=0, max_replicas=3,
+    isvc = build_inference_service("reranker", PredictorConfig("s3://m", image, min_replicas=0, max_replicas=3,
                                                                scale_metric="concurrency", scale_target=8))
     crd_validator("InferenceService").validate(isvc)
     assert isvc["spec"]["predictor"]["minReplicas"] == 0 and _container(isvc)["image"] == image
 
 
 def test_gpu_request_log_claim_and_token_mount(crd_validator):
-    config = PredictorConfig("s3://m", gpus=1, runtime="torch", request_log_claim="shoprank-logs",
+    config = PredictorConfig("s3://m", BASE_IMAGE, gpus=1, runtime="torch", request_log_claim="shoprank-logs",
                              token_secret="shoprank-token", anti_affinity=True, node_selector={"gpu": "a100"})
     isvc = build_inference_service("reranker", config)
     crd_validator("InferenceService").validate(isvc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shoprank.core.common.image import DEFAULT_IMAGE
+from shoprank.components.images import DEFAULT_IMAGE
 from shoprank.pipelines.manifests_policy import violations
 from shoprank.pipelines.manifests_render import overlay_names, render_objects
 from shoprank.pipelines.manifests_sources import GENERATED, ISVC_NAME, stale_files

@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.common.image import DEFAULT_IMAGE
+from shoprank.components.images import DEFAULT_IMAGE
 from shoprank.trainer.rayjob import TUNE_MODULE, build_rayjob, tune_entrypoint
 
 ARGS = dict(name="shoprank-tune-7", image=DEFAULT_IMAGE, pairs_uri="/mnt/shoprank/pairs.parquet",

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.common.image import DEFAULT_IMAGE
+from shoprank.components.images import DEFAULT_IMAGE
 from shoprank.trainer.trainjob import DATA_MOUNT, GPU_RESOURCE, build_trainjob, train_command
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
