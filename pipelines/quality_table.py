@@ -14,7 +14,7 @@ from rich.table import Table
 from shoprank.core.evaluation.metrics import FEW_QUERIES, LEFT_OUT_REASONS
 
 _METRICS = (("ndcg@10", "NDCG@10"), ("mrr", "MRR"), ("recall@10", "Recall@10"))
-_REASON_WORDS = {"single_candidate": "1 candidate", "same_label": "same labels", "no_relevant": "none relevant"}
+_REASON_WORDS = {"single_candidate": "single-candidate", "same_label": "same-label", "no_relevant": "no-relevant"}
 
 
 def _fmt(value) -> str:

@@ -139,7 +139,8 @@ def find_table_file(data_dir: str | Path, table: str) -> Path | None:
 def read_table(path: str | Path, table: str):
     """Read one table file as it arrives, in the forms the contract rules check (core/data/dtypes.py).
 
-    CSV: comma-separated, UTF-8; only an empty cell is null. A nullable column may be absent.
+    CSV: comma-separated, UTF-8 (with or without a byte-order mark); only an empty cell is null.
+    Column names are matched after trimming surrounding spaces. A nullable column may be absent.
     Raises SchemaError when the file is missing, unreadable or lacks a required column.
     """
     import pandas as pd
@@ -154,7 +155,9 @@ def read_table(path: str | Path, table: str):
             frame = pd.read_parquet(path)
         elif path.suffix == ".csv":
             _check_csv_header(path, table, contract)
-            frame = pd.read_csv(path, dtype=string_cols, keep_default_na=False, na_values=list(CSV_NULL_TEXT))
+            # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name.
+            frame = pd.read_csv(path, dtype=string_cols, keep_default_na=False, na_values=list(CSV_NULL_TEXT),
+                                encoding="utf-8-sig")
         else:
             raise SchemaError(
                 f"table '{table}': expected a .parquet or .csv file, got '{path.name}'"
@@ -164,6 +167,7 @@ def read_table(path: str | Path, table: str):
     except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaError(f"table '{table}': could not read {path.name}: {reason}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c.name for c in contract.columns if c.name not in frame.columns and not c.nullable]
     if missing:
         raise SchemaError(
@@ -180,7 +184,7 @@ def read_table(path: str | Path, table: str):
 
 def _check_csv_header(path: Path, table: str, contract: Table) -> None:
     """Refuse a CSV file separated by something else than commas, naming the separator it uses."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     if "," in header or len(contract.columns) < 2:
         return

@@ -1,0 +1,387 @@
+"""Real files, real mistakes: each case is a tiny valid shop (tests/support/tiny_data.py) with one edit,
+and the verdict it must get: accepted (it passes validate and prepare) or refused at validate
+with a message naming the table, column and rule. Console cases run the real CLI in a subprocess
+and check the message is there, no traceback is, the exit code, and where the run stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shoprank.core.common.errors import DataValidationError
+from shoprank.core.data.split import SplitConfig, split_queries
+from shoprank.core.stages.baseline import evaluate_bm25
+from shoprank.core.stages.prepare import prepare_pairs
+from shoprank.validation.readiness import DataRequirements
+from shoprank.validation.stage import validate_data_dir
+from support.tiny_data import tiny_tables, write_tables
+
+SHOPRANK = [sys.executable, "-m", "shoprank.pipelines.cli"]
+EMAIL = "alice.shopper@example.com"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One edit to the tiny shop and the verdict it must get."""
+
+    edit: Callable[[dict], None]
+    verdict: str  # "accepted" or "refused at validate"
+    message: tuple[str, ...] = ()  # regexes the refusal must match (table, column, rule, rows)
+    check: Callable[[dict], None] | None = None  # more assertions on an accepted case
+    formats: dict | None = None  # table -> "csv" (default Parquet)
+    method: str = "knn_shapley"
+
+
+def _cell(table, column, row, value):
+    def edit(tables):
+        frame = tables[table].copy()
+        frame[column] = frame[column].astype(object)
+        frame.at[row, column] = value
+        tables[table] = frame
+    return edit
+
+
+def _labels(dtype, values=None):
+    def edit(tables):
+        labels = tables["judgments"]["label"] if values is None else values(tables["judgments"]["label"])
+        tables["judgments"] = tables["judgments"].assign(label=labels.astype(dtype))
+    return edit
+
+
+def _drop(table, *columns):
+    def edit(tables):
+        tables[table] = tables[table].drop(columns=list(columns))
+    return edit
+
+
+def _test_queries(tables) -> set:
+    queries = tables["queries"]
+    splits = split_queries(queries["query_id"], SplitConfig(), texts=queries["query"])
+    return {qid for qid, split in splits.items() if split == "test"}
+
+
+def _no_relevant_in_test(tables):
+    judgments = tables["judgments"].copy()
+    in_test = judgments["query_id"].isin(_test_queries(tables))
+    judgments.loc[in_test & (judgments["label"] >= 2), "label"] = 1
+    tables["judgments"] = judgments
+
+
+def _conflicting_raters(tables):
+    judgments = tables["judgments"]
+    first = judgments[judgments["label"] == 3].head(4)  # four pairs get a second and third human label
+    extra = pd.concat([first.assign(label=0), first.assign(label=2)])
+    tables["judgments"] = pd.concat([judgments, extra], ignore_index=True)
+
+
+def _same_text_two_ids(tables):
+    queries = tables["queries"].copy()
+    queries.loc[len(queries)] = {"query_id": "Q900", "query": "  RED Mug 0 ", "locale": "en-US"}
+    tables["queries"] = queries
+    judgments = tables["judgments"]
+    copy = judgments[judgments["query_id"] == "Q000"].assign(query_id="Q900")
+    tables["judgments"] = pd.concat([judgments, copy], ignore_index=True)
+
+
+def _only_train_queries(tables):
+    queries = tables["queries"]
+    splits = split_queries(queries["query_id"], SplitConfig(), texts=queries["query"])
+    tables["queries"] = queries[queries["query_id"].map(splits) == "train"].head(6)
+    tables["judgments"] = tables["judgments"][tables["judgments"]["query_id"].isin(tables["queries"]["query_id"])]
+
+
+def _one_complement_row(tables):
+    judgments = tables["judgments"].copy()
+    ones = judgments.index[judgments["label"] == 1]
+    judgments.loc[ones[1:], "label"] = 0  # a single row labelled 1 is left, in the train split
+    if judgments.loc[ones[0], "query_id"] in _test_queries(tables):
+        raise AssertionError("the tiny shop's first complement row moved to the test split")
+    tables["judgments"] = judgments
+
+
+def _ids_as_numbers(tables):
+    number = lambda s: s.str[1:].astype("int64")  # noqa: E731  ("P007" -> 7)
+    tables["products"] = tables["products"].assign(product_id=number(tables["products"]["product_id"]))
+    tables["queries"] = tables["queries"].assign(query_id=number(tables["queries"]["query_id"]))
+    tables["judgments"] = tables["judgments"].assign(query_id=number(tables["judgments"]["query_id"]),
+                                                     product_id=number(tables["judgments"]["product_id"]))
+    tables["interactions"] = tables["interactions"].assign(product_id=number(tables["interactions"]["product_id"]))
+
+
+def _label_dtype_is_int(ctx):
+    assert str(ctx["validated"]["judgments"]["label"].dtype) == "int64"
+    assert sorted(ctx["pairs"]["label"].unique()) == [0, 1, 2, 3]
+
+
+def _metrics_defined(ctx):
+    bm25 = evaluate_bm25(ctx["pairs_path"])
+    assert all(math.isfinite(v) for v in bm25.values()), bm25
+    return bm25
+
+
+def _binary_checks(ctx):
+    bm25 = _metrics_defined(ctx)
+    assert bm25["bm25_test_queries_with_relevant"] > 0 and "bm25_test_mrr" in bm25
+
+
+def _no_relevant_checks(ctx):
+    bm25 = _metrics_defined(ctx)
+    assert "bm25_test_mrr" not in bm25 and bm25["bm25_test_left_out_no_relevant"] == bm25["bm25_test_queries"]
+    assert "bm25_test_ndcg@10" in bm25
+
+
+def _ts_in_utc(ctx):
+    ts = ctx["validated"]["interactions"]["ts"]
+    assert str(ts.dt.tz) == "UTC" and ts.notna().all()
+    assert ts.iloc[3] == pd.Timestamp("2026-03-01T08:03:00Z")  # 10:03+02:00
+
+
+def _query_text_kept(ctx):
+    queries = ctx["validated"]["queries"].set_index("query_id")["query"]
+    assert queries["Q002"] == "NA" and queries["Q003"] == "null" and queries["Q004"] == "None"
+
+
+def _attributes_read(ctx):
+    attributes = ctx["validated"]["products"].set_index("product_id")["attributes"]
+    assert json.loads(attributes["P004"]) == {"color": "red", "size": "M"}
+
+
+def _nullable_absent(ctx):
+    products = ctx["validated"]["products"]
+    assert products["brand"].isna().all() and products["attributes"].isna().all()
+    assert ctx["pairs"]["product_text"].str.len().min() > 0
+
+
+def _one_split_per_text(ctx):
+    splits = ctx["pairs"].drop_duplicates("query_id").set_index("query_id")["split"]
+    assert splits["Q000"] == splits["Q900"]
+    assert ctx["prepare"]["queries_sharing_text"] == 2
+    assert "expect_column_values_to_be_unique_after_normalising" in ctx["log"] and "Q900" in ctx["log"]
+
+
+def _median_rule(ctx):
+    assert ctx["prepare"]["conflicting_pairs"] == 4
+    pairs, judgments = ctx["pairs"], ctx["tables"]["judgments"]
+    conflicted = judgments.groupby(["query_id", "product_id"]).filter(lambda g: len(g) == 3)
+    for (qid, pid), _ in conflicted.groupby(["query_id", "product_id"]):
+        label = pairs[(pairs["query_id"] == qid) & (pairs["product_id"] == pid)]["label"].item()
+        assert label == 2  # labels 3, 0, 2: lower median 2 (not the highest, 3)
+
+
+def _ids_read_as_text(ctx):
+    assert ctx["validated"]["products"]["product_id"].iloc[7] == "7"
+    assert len(ctx["pairs"]) == 200
+
+
+TABLE_AND_RULE = r"table '{}', column '{}', rule {}"
+
+CASES = {
+    # 1. binary labels; a test split where no query has a relevant product: metrics defined, never NaN
+    "binary 0/1 labels": Case(_labels("int64", lambda s: (s >= 2).astype(int)), "accepted", check=_binary_checks),
+    "test split without a relevant product": Case(_no_relevant_in_test, "accepted", check=_no_relevant_checks),
+    # 2. passed validation, then crashed: now refused at validate, naming the row
+    "attributes not strict JSON": Case(_cell("products", "attributes", 4, "{color: red}"), "refused at validate", (
+        TABLE_AND_RULE.format("products", "attributes", "expect_column_values_to_be_json_objects"),
+        r"1 of 60 rows failed", r"'row': 4", r"\{color: red\}")),
+    "attributes a JSON list": Case(_cell("products", "attributes", 5, "[1, 2]"), "refused at validate", (
+        TABLE_AND_RULE.format("products", "attributes", "expect_column_values_to_be_json_objects"), r"'row': 5")),
+    "timestamps with and without offset": Case(_cell("interactions", "ts", 3, "2026-03-01T10:03:00+02:00"),
+                                               "accepted", check=_ts_in_utc, formats={"interactions": "csv"}),
+    "unparseable timestamp": Case(_cell("interactions", "ts", 6, "01/03/2026 10:06"), "refused at validate", (
+        TABLE_AND_RULE.format("interactions", "ts", "expect_column_values_to_be_iso8601_timestamps"),
+        r"1 of 40 rows failed", r"'row': 6")),
+    # 3. valid data that was refused
+    "JSON object over several lines in a CSV cell": Case(
+        _cell("products", "attributes", 4, '{\n  "color": "red",\n  "size": "M"\n}'), "accepted",
+        check=_attributes_read, formats={"products": "csv"}),
+    "labels written 3.0 in CSV": Case(_labels("float64"), "accepted", check=_label_dtype_is_int,
+                                      formats={"judgments": "csv"}),
+    **{f"labels stored as {dtype}": Case(_labels(dtype), "accepted", check=_label_dtype_is_int)
+       for dtype in ("float64", "uint8", "Int64", "Int32", "Int8")},
+    "label 2.5": Case(_cell("judgments", "label", 3, 2.5), "refused at validate", (
+        TABLE_AND_RULE.format("judgments", "label", "expect_column_values_to_be_in_type_list"),
+        r"1 of 200 rows failed", r"'label': 2.5")),
+    "query texts a CSV reader would null": Case(
+        lambda t: [_cell("queries", "query", row, text)(t) for row, text in ((2, "NA"), (3, "null"), (4, "None"))],
+        "accepted", check=_query_text_kept, formats={"queries": "csv"}),
+    "catalogue without nullable columns": Case(_drop("products", "brand", "attributes"), "accepted",
+                                               check=_nullable_absent, formats={"products": "csv"}),
+    "ids stored as numbers": Case(_ids_as_numbers, "accepted", check=_ids_read_as_text),
+    "CSV saved with a byte-order mark": Case(lambda t: None, "accepted", check=_label_dtype_is_int,
+                                             formats={"judgments": "csv-bom", "products": "csv-bom"}),
+    # 4. refused before the rules could run
+    "missing required column": Case(_drop("products", "price"), "refused at validate", (
+        r"table 'products'", r"missing \['price'\]", r"only nullable columns may be left out")),
+    # 5. too small for the chosen methods
+    "one label-1 row for confident learning": Case(_one_complement_row, "refused at validate", (
+        r"data set too small", r"confident_learning needs at least 2 training rows of every label",
+        r"add 1 more train-split row\(s\) labelled 1"), method="confident_learning"),
+    "no query left for a test split": Case(_only_train_queries, "refused at validate", (
+        r"data set too small", r"test split: 0 queries that can be ranked", r"the evaluation needs at least 1: "
+        r"add about 1 more judged query with 2\+ differently labelled candidates \(7 in all give 1 there on average\)",
+        r"validation split: 0 pairs; value method knn_shapley")),
+    # 6. silent wrong answers made visible
+    "same query text under two ids": Case(_same_text_two_ids, "accepted", check=_one_split_per_text),
+    "conflicting human labels": Case(_conflicting_raters, "accepted", check=_median_rule),
+    "price inf": Case(_cell("products", "price", 5, float("inf")), "refused at validate", (
+        TABLE_AND_RULE.format("products", "price", "expect_column_values_to_be_finite"), r"'price': 'inf'")),
+    "price inf in CSV": Case(_cell("products", "price", 5, "inf"), "refused at validate", (
+        TABLE_AND_RULE.format("products", "price", "expect_column_values_to_be_finite"),),
+        formats={"products": "csv"}),
+    # 7. privacy: the row and the rule, never the value
+    "raw e-mail in user_id": Case(_cell("interactions", "user_id", 1, EMAIL), "refused at validate", (
+        TABLE_AND_RULE.format("interactions", "user_id", "expect_column_values_to_match_regex"),
+        r"e\.g\. rows \[1\] \(values of this hashed column are not shown\)")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_bad_or_unusual_input_is_accepted_or_refused_at_validate(name, tmp_path, caplog):
+    case = CASES[name]
+    tables = tiny_tables()
+    case.edit(tables)
+    data = write_tables(tables, tmp_path / "data", formats=case.formats)
+    report = tmp_path / "report.html"
+    requirements = DataRequirements(value_method=case.method)
+    caplog.set_level("INFO")
+    if case.verdict == "refused at validate":
+        with pytest.raises(DataValidationError) as refused:
+            validate_data_dir(data, tmp_path / "validated", report, requirements)
+        for pattern in case.message:
+            assert re.search(pattern, str(refused.value)), (pattern, str(refused.value))
+        assert report.exists() and not (tmp_path / "validated").exists()  # the data stops here
+        assert EMAIL not in str(refused.value) + report.read_text() + caplog.text
+        return
+    assert case.verdict == "accepted"
+    validate_data_dir(data, tmp_path / "validated", report, requirements)
+    prepared = prepare_pairs(tmp_path / "validated", tmp_path / "pairs.parquet")
+    validated = {p.stem: pd.read_parquet(p) for p in (tmp_path / "validated").glob("*.parquet")}
+    ctx = {"validated": validated, "pairs": pd.read_parquet(tmp_path / "pairs.parquet"), "prepare": prepared,
+           "pairs_path": tmp_path / "pairs.parquet", "tables": tables, "log": caplog.text}
+    assert "PASSED" in report.read_text()
+    if case.check:
+        case.check(ctx)
+
+
+# ----------------------------------------------------------------------------- through the real CLI
+
+
+def _cli(args, cwd, timeout=600):
+    result = subprocess.run(SHOPRANK + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def _no_traceback(output: str) -> None:
+    assert "Traceback (most recent call last)" not in output
+    assert "─ Traceback" not in output  # rich's boxed traceback
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ARGUMENT_CASES = {
+    "sample: label noise out of range": (["sample", "OUT", "--label-noise", "1.5"], r"expected 0 <= label_noise < 1, got 1\.5"),
+    "sample: unknown format": (["sample", "OUT", "--format", "xlsx"], r"--format: expected 'parquet' or 'csv', got 'xlsx'"),
+    "compile: unknown pipeline": (["compile", "--pipeline", "nope", "-o", "OUT/p.yaml"],
+                                  r"expected a pipeline name in \['shoprank-train-and-deploy'\], got 'nope'"),
+    "submit: unreachable host": (["submit", "--host", "http://127.0.0.1:PORT", "--data-uri", "s3://b/shop/"],
+                                 r"could not submit to the Kubeflow Pipelines API at http://127\.0\.0\.1:PORT: .*refused"),
+    "run: unknown methods": (["run", "--data", "OUT", "--out", "OUT/run", "--value-method", "knn", "--train-loss",
+                              "lambdamart", "--baselines", "bm25,bm26"],
+                             r"options refused before the first stage:\n- --value-method.*got 'knn'\n- --train-\*: loss "
+                             r"must be one of.*got 'lambdamart'\n- --baselines:.*unknown \['bm26'\]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARGUMENT_CASES))
+def test_bad_arguments_print_the_message_not_a_traceback(name, tmp_path):
+    args, pattern = ARGUMENT_CASES[name]
+    port = str(_closed_port())
+    args = [a.replace("OUT", str(tmp_path)).replace("PORT", port) for a in args]
+    code, output = _cli(args, tmp_path, timeout=180)
+    assert code == 1, output
+    assert re.search(pattern.replace("PORT", port), output), output
+    _no_traceback(output)
+    assert not (tmp_path / "run" / "artifacts").exists()  # `run` stopped before the first stage
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    code, output = _cli(["--verbose", "compile", "--pipeline", "nope"], tmp_path, timeout=180)
+    assert code == 1 and "Traceback (most recent call last)" in output and "ConfigError" in output
+
+
+RUN_CASES = {
+    # data, the console's message, and the stages the summary lists
+    "missing column": (_drop("products", "price"), {}, r"run stopped in stage validate-data: .*table 'products'.*"
+                       r"missing \['price'\]"),
+    "semicolon-separated CSV": ("semicolons", {"products": "csv"}, r"run stopped in stage validate-data: .*table "
+                                r"'products': expected comma-separated columns in products\.csv.*separated by semicolons"),
+    "raw e-mail in user_id": (_cell("interactions", "user_id", 1, EMAIL), {},
+                              r"table 'interactions', column 'user_id', rule expect_column_values_to_match_regex.*"
+                              r"rows \[1\] \(values of this hashed column are not shown\)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUN_CASES))
+def test_bad_data_stops_shoprank_run_at_validate_with_its_message(name, tmp_path):
+    edit, formats, pattern = RUN_CASES[name]
+    tables = tiny_tables()
+    if callable(edit):
+        edit(tables)
+    data = write_tables(tables, tmp_path / "data", formats=formats)
+    if edit == "semicolons":
+        tables["products"].to_csv(data / "products.csv", sep=";", index=False)
+    code, output = _cli(["run", "--data", str(data), "--out", str(tmp_path / "out"), "--baselines", "bm25"], tmp_path)
+    assert code == 1, output
+    assert re.search(pattern, output, flags=re.S), output
+    _no_traceback(output)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert list(summary["stages"]) == ["validate-data"] and summary["stages"]["validate-data"]["failed"]
+    report = Path(summary["stages"]["validate-data"]["artifacts"]["report.html"])
+    assert report.name == "report.html" and "FAILED" in report.read_text()
+    log = (tmp_path / "out" / "run.log").read_text()
+    assert EMAIL not in output + log + report.read_text()
+
+
+def test_binary_labels_run_end_to_end_with_defined_metrics_and_counts(tmp_path):
+    """The one end-to-end run: 0/1 labels (NaN MRR once failed the run after training), 2 steps."""
+    tables = tiny_tables()
+    _labels("int64", lambda s: (s >= 2).astype(int))(tables)
+    data = write_tables(tables, tmp_path / "data")
+    out = tmp_path / "out"
+    code, output = _cli(["run", "--data", str(data), "--out", str(out), "--baselines", "bm25", "--train-max-steps",
+                         "2", "--train-epochs", "1", "--max-length", "48", "--min-ndcg", "0.99"], tmp_path, timeout=900)
+    assert code == 0, output
+    _no_traceback(output)
+    summary = json.loads((out / "summary.json").read_text())
+    bm25, model = summary["rankers"]["bm25"]["test"], summary["rankers"]["model"]["test"]
+    assert all(math.isfinite(bm25[m]) for m in ("ndcg@10", "mrr", "recall@10")) and bm25["queries"] == 6
+    assert model["queries"] == 6 and math.isfinite(model["mrr"])
+    assert "queries" in output and "warning: the test split has 6 queries" in output  # counts, and the warning
+    assert "NOT BLESSED: ndcg@10" in output and "not blessed:" not in output  # said once
+    assert re.search(r"train: step 1/2 .*ETA \dm\d\ds", output)  # the first step line, on the console
+    stages = summary["stages"]
+    assert Path(stages["evaluate-reranker"]["artifacts"]["report"]).name == "report.html"
+    assert Path(stages["validate-data"]["artifacts"]["report"]).name == "report.html"
+    model_dir = Path(stages["train-reranker"]["artifacts"]["model"])
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (model_dir / "hf").iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"] and modes["model.safetensors"] & 0o044 == 0o044
+    assert json.loads((model_dir / "manifest.json").read_text())["training_config"]["max_length"] == 48
+    for metrics in (stage["metrics"] for stage in stages.values()):
+        assert all(not isinstance(v, float) or math.isfinite(v) for v in metrics.values())
+    assert np.isfinite(stages["evaluate-baseline"]["metrics"]["bm25_test_mrr"])
