@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any
 
 # The only CSV cell text read as null: an empty cell. pandas' default NA strings ("NA", "null",
 # "None", "nan", "N/A", ...) are real search queries and brand names in a shop's export.
 CSV_NULL_TEXT = ("",)
 
+# A time of day followed by an offset: "...10:00Z", "...10:00:00.5+02:00", "...10:00-0500" (not a date's "-01").
+_ENDS_WITH_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$", re.IGNORECASE)
 _TRUE_TEXT = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE_TEXT = frozenset({"false", "f", "no", "n", "0"})
 
@@ -128,8 +131,15 @@ def to_utc_timestamps(series):
 
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return pd.to_datetime(series, utc=True)
-    texts = series.astype(object).where(series.map(lambda v: isinstance(v, str)), None)
-    parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
+    is_text = series.map(lambda v: isinstance(v, str))
+    texts = series.astype(object).where(is_text, None)
+    # Texts with an offset and texts without one are parsed apart: pandas 2.x gives a naive text the
+    # offset of the text before it when they are parsed together (pandas-dev/pandas#61389).
+    zoned = texts.map(lambda v: isinstance(v, str) and bool(_ENDS_WITH_OFFSET.search(v)))
+    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+    for part in (zoned, is_text & ~zoned):
+        if part.any():
+            parsed[part] = pd.to_datetime(texts[part], utc=True, format="ISO8601", errors="coerce")
     objects = series.map(_is_datetime)  # pd.Timestamp is a datetime too
     if objects.any():
         parsed = parsed.where(~objects, pd.to_datetime(series.where(objects, None), utc=True, errors="coerce"))

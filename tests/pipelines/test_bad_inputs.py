@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from shoprank.core.common.errors import DataValidationError
-from shoprank.core.data.split import SplitConfig, split_queries
+from shoprank.core.data.split import SplitConfig, assign_split, split_queries
 from shoprank.core.stages.baseline import evaluate_bm25
 from shoprank.core.stages.prepare import prepare_pairs
 from shoprank.validation.readiness import DataRequirements
@@ -86,12 +86,16 @@ def _conflicting_raters(tables):
     tables["judgments"] = pd.concat([judgments, extra], ignore_index=True)
 
 
+# A second id for query Q000's search whose own hash puts it in another split than Q000's.
+DUPLICATE_ID = next(f"Q{i}" for i in range(900, 1000) if assign_split(f"Q{i}") != assign_split("Q000"))
+
+
 def _same_text_two_ids(tables):
     queries = tables["queries"].copy()
-    queries.loc[len(queries)] = {"query_id": "Q900", "query": "  RED Mug 0 ", "locale": "en-US"}
+    queries.loc[len(queries)] = {"query_id": DUPLICATE_ID, "query": "  RED Mug 0 ", "locale": "en-US"}
     tables["queries"] = queries
     judgments = tables["judgments"]
-    copy = judgments[judgments["query_id"] == "Q000"].assign(query_id="Q900")
+    copy = judgments[judgments["query_id"] == "Q000"].assign(query_id=DUPLICATE_ID)
     tables["judgments"] = pd.concat([judgments, copy], ignore_index=True)
 
 
@@ -146,6 +150,7 @@ def _ts_in_utc(ctx):
     ts = ctx["validated"]["interactions"]["ts"]
     assert str(ts.dt.tz) == "UTC" and ts.notna().all()
     assert ts.iloc[3] == pd.Timestamp("2026-03-01T08:03:00Z")  # 10:03+02:00
+    assert ts.iloc[4] == pd.Timestamp("2026-03-01T10:04:00Z")  # no offset: read as UTC
 
 
 def _query_text_kept(ctx):
@@ -166,9 +171,9 @@ def _nullable_absent(ctx):
 
 def _one_split_per_text(ctx):
     splits = ctx["pairs"].drop_duplicates("query_id").set_index("query_id")["split"]
-    assert splits["Q000"] == splits["Q900"]
+    assert splits["Q000"] == splits[DUPLICATE_ID] == assign_split("Q000")  # not DUPLICATE_ID's own split
     assert ctx["prepare"]["queries_sharing_text"] == 2
-    assert "expect_column_values_to_be_unique_after_normalising" in ctx["log"] and "Q900" in ctx["log"]
+    assert "expect_column_values_to_be_unique_after_normalising" in ctx["log"] and DUPLICATE_ID in ctx["log"]
 
 
 def _median_rule(ctx):
@@ -197,8 +202,10 @@ CASES = {
         r"1 of 60 rows failed", r"'row': 4", r"\{color: red\}")),
     "attributes a JSON list": Case(_cell("products", "attributes", 5, "[1, 2]"), "refused at validate", (
         TABLE_AND_RULE.format("products", "attributes", "expect_column_values_to_be_json_objects"), r"'row': 5")),
-    "timestamps with and without offset": Case(_cell("interactions", "ts", 3, "2026-03-01T10:03:00+02:00"),
-                                               "accepted", check=_ts_in_utc, formats={"interactions": "csv"}),
+    "timestamps with and without offset": Case(
+        lambda t: [_cell("interactions", "ts", row, ts)(t) for row, ts in ((3, "2026-03-01T10:03:00+02:00"),
+                                                                            (4, "2026-03-01T10:04:00"))],
+        "accepted", check=_ts_in_utc, formats={"interactions": "csv"}),
     "unparseable timestamp": Case(_cell("interactions", "ts", 6, "01/03/2026 10:06"), "refused at validate", (
         TABLE_AND_RULE.format("interactions", "ts", "expect_column_values_to_be_iso8601_timestamps"),
         r"1 of 40 rows failed", r"'row': 6")),

@@ -44,3 +44,12 @@ def test_timestamps_in_iso_8601_forms_and_dtypes_convert_to_utc():
     assert to_utc_timestamps(naive)[0] == pd.Timestamp("2026-05-01T10:00Z")
     assert to_utc_timestamps(zoned)[0] == pd.Timestamp("2026-05-01T08:00Z")
     assert str(to_utc_timestamps(zoned).dtype).endswith("UTC]") and not np.any(to_utc_timestamps(naive).isna())
+
+
+def test_a_text_without_offset_is_utc_whatever_the_row_before_says():
+    # pandas 2.x parsing these together gives the naive one the +02:00 of the row before
+    # (pandas-dev/pandas#61389); each must be read on its own terms.
+    texts = pd.Series(["2026-03-01T10:03:00+02:00", "2026-03-01T10:04:00", "2026-03-01T10:05:00.5-0500",
+                       "2026-03-02"], dtype=object)
+    assert to_utc_timestamps(texts).tolist() == [pd.Timestamp("2026-03-01T08:03:00Z"), pd.Timestamp("2026-03-01T10:04:00Z"),
+                                                 pd.Timestamp("2026-03-01T15:05:00.5Z"), pd.Timestamp("2026-03-02T00:00:00Z")]
