@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -365,30 +364,54 @@ def test_bad_data_stops_shoprank_run_at_validate_with_its_message(name, tmp_path
     assert EMAIL not in output + log + report.read_text()
 
 
-def test_binary_labels_run_end_to_end_with_defined_metrics_and_counts(tmp_path):
-    """The one end-to-end run: 0/1 labels (NaN MRR once failed the run after training), 2 steps."""
+def test_binary_labels_through_train_and_evaluate_give_finite_metrics(tmp_path, caplog):
+    """0/1 labels once failed the run only after training (a NaN MRR in evaluate's metrics): the
+    train and evaluate components on them, with a tiny model trained 2 steps."""
+    from kfp.dsl import HTML, Artifact, Dataset, Metrics, Model
+
+    from shoprank.components.evaluate.component import evaluate_reranker
+    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.stages.train import run_train_stage
+    from shoprank.core.training.config import TrainConfig
+    from support.tiny_model import tiny_model_dir
+
     tables = tiny_tables()
     _labels("int64", lambda s: (s >= 2).astype(int))(tables)
-    data = write_tables(tables, tmp_path / "data")
-    out = tmp_path / "out"
-    code, output = _cli(["run", "--data", str(data), "--out", str(out), "--baselines", "bm25", "--train-max-steps",
-                         "2", "--train-epochs", "1", "--max-length", "48", "--min-ndcg", "0.99"], tmp_path, timeout=900)
-    assert code == 0, output
-    _no_traceback(output)
-    summary = json.loads((out / "summary.json").read_text())
-    bm25, model = summary["rankers"]["bm25"]["test"], summary["rankers"]["model"]["test"]
-    assert all(math.isfinite(bm25[m]) for m in ("ndcg@10", "mrr", "recall@10")) and bm25["queries"] == 6
-    assert model["queries"] == 6 and math.isfinite(model["mrr"])
-    assert "queries" in output and "warning: the test split has 6 queries" in output  # counts, and the warning
-    assert "NOT BLESSED: ndcg@10" in output and "not blessed:" not in output  # said once
-    assert re.search(r"train: step 1/2 .*ETA \dm\d\ds", output)  # the first step line, on the console
-    stages = summary["stages"]
-    assert Path(stages["evaluate-reranker"]["artifacts"]["report"]).name == "report.html"
-    assert Path(stages["validate-data"]["artifacts"]["report"]).name == "report.html"
-    model_dir = Path(stages["train-reranker"]["artifacts"]["model"])
-    modes = {p.name: p.stat().st_mode & 0o777 for p in (model_dir / "hf").iterdir()}
+    build_pairs(tables).to_parquet(tmp_path / "pairs.parquet", index=False)
+    caplog.set_level("INFO")
+    config = TrainConfig(init_model_dir=str(tiny_model_dir(tmp_path / "init")), max_steps=2, batch_size=16,
+                         max_length=48, log_every=100)
+    run_train_stage(tmp_path / "pairs.parquet", tmp_path / "model", config, quantize=False)
+    # the first step logs a line with an ETA, long before log_every steps
+    assert re.search(r"train: step 1/2 .*ETA \dm\d\ds", caplog.text)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "model" / "hf").iterdir()}
     assert modes["model.safetensors"] == modes["config.json"] and modes["model.safetensors"] & 0o044 == 0o044
-    assert json.loads((model_dir / "manifest.json").read_text())["training_config"]["max_length"] == 48
-    for metrics in (stage["metrics"] for stage in stages.values()):
-        assert all(not isinstance(v, float) or math.isfinite(v) for v in metrics.values())
-    assert np.isfinite(stages["evaluate-baseline"]["metrics"]["bm25_test_mrr"])
+    assert json.loads((tmp_path / "model" / "manifest.json").read_text())["training_config"]["max_length"] == 48
+
+    metrics, report = Metrics(uri=str(tmp_path / "out" / "metrics")), HTML(uri=str(tmp_path / "out" / "report"))
+    evaluate_reranker.python_func(pairs=Dataset(uri=str(tmp_path / "pairs.parquet")),
+                                  model=Model(uri=str(tmp_path / "model")), metrics=metrics, report=report,
+                                  evaluation=Artifact(uri=str(tmp_path / "out" / "evaluation")), baselines="bm25",
+                                  min_ndcg=0.99)
+    values = metrics.metadata
+    assert all(math.isfinite(v) for v in values.values()), values
+    for ranker in ("model", "bm25"):
+        assert values[f"{ranker}_test_queries_with_relevant"] == 6 and 0 < values[f"{ranker}_test_mrr"] <= 1
+    assert (tmp_path / "out" / "report.html").exists() and report.uri.endswith("report.html")
+    evaluation = json.loads((tmp_path / "out" / "evaluation").read_text())
+    assert evaluation["relevant_label"] == 1 and evaluation["blessed"] is False
+
+
+def test_the_verdict_says_not_blessed_once(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from shoprank.pipelines import run_command
+
+    out = io.StringIO()
+    monkeypatch.setattr(run_command, "console", Console(file=out, width=300))
+    run_command._print_summary({"run_dir": None, "seconds": 1.0, "stages": {}, "rankers": {}, "log": "run.log",
+                                "verdict": {"blessed": False, "reason": "not blessed: ndcg@10 0.79 >= floor 0.99 (FAIL)"}})
+    assert "NOT BLESSED: ndcg@10 0.79 >= floor 0.99 (FAIL)" in out.getvalue()
+    assert "not blessed" not in out.getvalue()
