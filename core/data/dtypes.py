@@ -100,12 +100,20 @@ def accept_values(series, kind: str):
     bool, object text); nulls among ints or bools keep an object column of Python values and
     None (a plain dtype cannot hold them). Values that do not convert are kept as they arrived.
     """
+    import numpy as np
     import pandas as pd
 
     if kind == "timestamp" or kind not in _CONVERTERS:
         return series
-    if kind == "float" and pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    if kind == "float" and numeric:
         return series.astype("float64")
+    if kind == "int" and numeric and not series.isna().any():  # vectorised: the common case of a big table
+        values = series.to_numpy(dtype="float64")
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return series.astype("int64")
+    if kind == "bool" and pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
+        return series.astype(bool)
     convert = _CONVERTERS[kind]
     values = [None if is_null(v) else convert(v) for v in series.tolist()]
     out = pd.Series(values, index=series.index, dtype=object)
