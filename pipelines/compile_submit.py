@@ -10,9 +10,10 @@ log = logging.getLogger(__name__)
 
 def pipelines() -> dict:
     """Every pipeline shoprank ships, by name."""
+    from .monitor_and_retrain import PIPELINE_NAME as MONITOR, monitor_and_retrain
     from .train_and_deploy import PIPELINE_NAME, train_and_deploy
 
-    return {PIPELINE_NAME: train_and_deploy}
+    return {PIPELINE_NAME: train_and_deploy, MONITOR: monitor_and_retrain}
 
 
 def compile_pipeline(name: str, package_path: str | Path) -> Path:
