@@ -16,11 +16,18 @@ def pipelines() -> dict:
     return {PIPELINE_NAME: train_and_deploy, MONITOR: monitor_and_retrain}
 
 
+def resolve_name(name: str, available) -> str:
+    """A pipeline's name as registered; its function's name works too (monitor_and_retrain)."""
+    alias = "shoprank-" + name.replace("_", "-")
+    return name if name in available or alias not in available else alias
+
+
 def compile_pipeline(name: str, package_path: str | Path) -> Path:
     """Write the IR YAML of pipeline `name` to package_path."""
     from kfp import compiler
 
     available = pipelines()
+    name = resolve_name(name, available)
     if name not in available:
         raise KeyError(f"expected a pipeline name in {sorted(available)}, got '{name}'")
     package_path = Path(package_path)

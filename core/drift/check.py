@@ -53,7 +53,8 @@ def run_drift_check(reference: Window, current: Window, config: DriftConfig = Dr
             score, drifted, threshold = evidently_reports.column_drift(reference_frame[test.column],
                                                                        current_frame[test.column], test)
             results[test.column] = _tested(test.column, test.method, score, drifted, threshold, tables.frames[table])
-        if page:
+        if page:  # Evidently's detail shows the drifted signals first, strongest first
+            tests.sort(key=lambda t: (results[t.column].status != DRIFT, -results[t.column].strength))
             sections.append((title, evidently_reports.value_drift(reference_frame, current_frame, tests)[1]))
     figure = ""
     if "queries.embedding" in pending:
