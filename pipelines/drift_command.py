@@ -41,7 +41,7 @@ def drift(
     from shoprank.core.drift.config import DriftConfig, SignalSpec
     from shoprank.core.stages.drift import rerun_command, run_drift_stage
 
-    out = out.resolve()
+    out, reference, current = out.resolve(), reference.resolve(), current.resolve()
     try:
         config = DriftConfig.from_json(config_json)
         overrides = {k: v for k, v in dict(seed=seed, family_alpha=family_alpha, max_units=max_units,

@@ -75,7 +75,7 @@ def run_drift_check(reference: Window, current: Window, config: DriftConfig = Dr
         "windows": tables.facts,
         "sample": tables.sample,
         "online": online,
-        "next_steps": next_steps(decision, ordered, current.source, config.min_units),
+        "next_steps": next_steps(decision, ordered, current.source, config.min_units, tables.facts),
         "rerun_command": rerun_command,
         "config": config.to_dict(),
     }

@@ -73,7 +73,7 @@ class DriftConfig:
     ctr_k: int = 3
     category_depth: int = 3
     top_values: int = 40
-    embedding_max_queries: int = 1000
+    embedding_max_queries: int = 300
     embedding_cache_dir: str | None = None
     signals: Mapping[str, SignalSpec] = dataclasses.field(default_factory=dict)
 

@@ -27,7 +27,7 @@ _CSS = """
 #oncall .cols{display:flex;gap:24px;flex-wrap:wrap} #oncall .cols>div{flex:1 1 520px;min-width:0}
 #oncall table{border-collapse:collapse;font-size:13px;margin:4px 0;width:100%}
 #oncall th,#oncall td{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}
-#oncall th{background:#f6f8fa} #oncall td.num{text-align:right;font-variant-numeric:tabular-nums}
+#oncall th{background:#f6f8fa} #oncall td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 #oncall ol{margin:4px 0 4px 20px;padding:0} #oncall li{margin:2px 0}
 #oncall code{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:4px 8px;display:block;
  font-size:13px;white-space:pre-wrap;word-break:break-all}
@@ -47,9 +47,7 @@ def summary_html(result: dict, embedding_figure: str = "") -> str:
                 + f" · {result['signals_drifted']} of {result['signals_tested']} signals drifted"
                 + (f" ({', '.join(result['groups_drifted'])})" if result["groups_drifted"] else ""))
     top = result["top_signals"]
-    top_table = table(["signal", "how it moved", "score", "method", "threshold"],
-                      [[s["name"], s["change"], _num(s["score"]), s["method"], _num(s["threshold"])] for s in top]
-                      ) if top else "<p>No signal moved beyond chance.</p>"
+    top_table = _top_table(top) if top else "<p>No signal moved beyond chance.</p>"
     parts = [
         f"<style>{_CSS}</style><div id='oncall'>",
         "<h1>shoprank drift check: current window vs reference</h1>",
@@ -88,6 +86,21 @@ def on_call_page(result: dict, evidently_html: str, embedding_figure: str = "") 
         html = _standalone(summary + "<p>Evidently's detail was left out: the page would pass 10 MB. "
                            "Lower max_units to include it.</p>")
     return html
+
+
+def _top_table(top: list[dict]) -> str:
+    rows = "".join(
+        f"<tr><td><b>{escape(s['name'])}</b><br><span class='muted'>{escape(s['description'])}</span></td>"
+        f"<td>{escape(s['change']).replace('-&gt;', '&rarr;')}</td><td class='num'>{_score(s)}</td>"
+        f"<td>{escape(s['method'])}</td><td class='num'>{_num(s['threshold'])}</td></tr>" for s in top)
+    return ("<table><thead><tr><th>signal</th><th>how it moved (reference &rarr; current)</th><th>score</th>"
+            f"<th>method</th><th>threshold</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _score(signal: dict) -> str:
+    if signal["method"] == "classifier":
+        return f"AUC {_num(signal['score'])}"
+    return ("p = " if signal["p_value_method"] else "") + _num(signal["score"])
 
 
 def _standalone(body: str) -> str:

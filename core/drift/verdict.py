@@ -96,8 +96,9 @@ def _severity(drifted: list[SignalResult], tested: list[SignalResult]) -> str:
     return "low"
 
 
-def next_steps(decision: dict, results: list[SignalResult], current_source: str, min_units: int) -> list[str]:
-    """What the person on call should do, in order."""
+def next_steps(decision: dict, results: list[SignalResult], current_source: str, min_units: int,
+               windows: dict | None = None) -> list[str]:
+    """What the person on call should do, in order. windows: the facts of both windows (model versions)."""
     by_name = {r.name: r for r in results}
     groups = set(decision["groups_drifted"])
     steps = []
@@ -121,6 +122,11 @@ def next_steps(decision: dict, results: list[SignalResult], current_source: str,
     if "requests" in groups:
         steps.append("The requests reaching the predictor changed (query features or candidate counts): check the "
                      "calling service's recent releases.")
+    versions = {name: set((facts or {}).get("model_versions", {})) for name, facts in (windows or {}).items()}
+    if versions.get("current") and versions.get("reference") and versions["current"] != versions["reference"]:
+        steps.append(f"Other model versions served the current window ({', '.join(sorted(versions['current']))}) "
+                     f"than the reference ({', '.join(sorted(versions['reference']))}): model and online signals "
+                     "may have moved with the model, not the traffic.")
     if decision["verdict"] == DRIFT:
         steps.append("Read the top signals' detail below (Evidently) to see how each distribution moved.")
     if decision["not_enough_data"]:

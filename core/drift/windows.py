@@ -118,20 +118,24 @@ def searches(interactions, seed: int):
     shown_row = _first_index(key, rng.permutation(len(key)), n)
     clicked_rows = np.flatnonzero(clicked)
     clicked_row = _first_index(key, clicked_rows[rng.permutation(len(clicked_rows))], n)
-    product_ids = frame["product_id"].to_numpy(dtype=object)
     has_click = clicked_row >= 0
     out = pd.DataFrame({
         "search_id": np.arange(n),
-        "query": query_values[query_codes[first_row]],
+        "query": np.asarray(query_values, dtype=object)[query_codes[first_row]],
         "ts": frame["ts"].take(first_row).to_numpy(),
-        "model_version": frame["model_version"].to_numpy(dtype=object)[first_row],
+        "model_version": _values(frame["model_version"], first_row),
         "first_click": first_click,
         "purchased": any_purchase,
-        "shown_product": product_ids[shown_row],
-        "clicked_product": np.where(has_click, product_ids[np.maximum(clicked_row, 0)], None),
+        "shown_product": _values(frame["product_id"], shown_row),
+        "clicked_product": np.where(has_click, _values(frame["product_id"], np.maximum(clicked_row, 0)), None),
         "clicked_rank": np.where(has_click, position[np.maximum(clicked_row, 0)], np.nan),
     })
     return out, key
+
+
+def _values(column, rows: np.ndarray) -> np.ndarray:
+    """column[rows] as Python strings (the column may be categorical: only the rows taken are converted)."""
+    return column.take(rows).astype(object).map(str).to_numpy(dtype=object)
 
 
 def _first_index(key: np.ndarray, order: np.ndarray, n: int) -> np.ndarray:
@@ -185,7 +189,8 @@ def window_facts(window: Window, search_table=None) -> dict:
     if window.has_interactions:
         facts["interactions"] = int(len(window.interactions))
         stamps.append(pd.to_datetime(pd.Series([window.interactions["ts"].min(), window.interactions["ts"].max()]), utc=True))
-        versions = window.interactions["model_version"].astype(str).value_counts()
+        versions = window.interactions["model_version"].value_counts()
+        versions = versions[versions > 0]
         facts["model_versions"] = {str(k): int(v) for k, v in versions.items()}
     if search_table is not None:
         facts["searches"] = int(len(search_table))

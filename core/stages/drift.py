@@ -24,6 +24,8 @@ from shoprank.core.drift.windows import INTERACTION_COLUMNS, PRODUCT_COLUMNS, Wi
 log = logging.getLogger(__name__)
 
 REQUEST_LOG_PATTERN = "requests-*.jsonl"
+_REPEATED = ("session_id", "query", "product_id", "model_version")  # read as categories
+_TEXT = _REPEATED + ("category", "brand", "locale")
 
 
 def read_window(path: str | Path, name: str, requests_dir: str | Path | None = None) -> Window:
@@ -65,18 +67,21 @@ def _read(path: Path, columns: tuple, window: str, table: str):
     """Only `columns` of a Parquet or CSV table; SchemaError naming what is missing."""
     import pandas as pd
 
+    repeated = [c for c in _REPEATED if c in columns] if table == "interactions" else []
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             present = pq.read_schema(path).names
             _require(columns, present, window, table, path)
-            frame = pd.read_parquet(path, columns=list(columns))
+            # Repeated ids and texts as categories: a fraction of the memory, and grouped without hashing strings.
+            frame = pq.read_table(path, columns=list(columns),
+                                  read_dictionary=repeated).to_pandas()
         else:
             present = list(pd.read_csv(path, nrows=0).columns)
             _require(columns, present, window, table, path)
-            frame = pd.read_csv(path, usecols=list(columns), dtype={"query": str, "product_id": str, "session_id": str,
-                                                                     "category": str, "brand": str, "locale": str})
+            frame = pd.read_csv(path, usecols=list(columns),
+                                dtype={c: ("category" if c in repeated else str) for c in _TEXT if c in columns})
     except SchemaError:
         raise
     except Exception as exc:  # pandas / pyarrow raise many types for unreadable files
@@ -107,7 +112,6 @@ def _typed(frame, window: str, table: str):
         for column in ("clicked", "purchased"):
             if frame[column].dtype != bool:
                 frame[column] = frame[column].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
-        frame["session_id"] = frame["session_id"].astype(str)
     return frame
 
 
