@@ -33,6 +33,8 @@ def drift(
     max_units: Optional[int] = typer.Option(None, help="Units per window each test sees at most (default 5000)."),
     min_units: Optional[int] = typer.Option(None, help="Fewer units than this: 'not enough data' (default 30)."),
     embeddings: bool = typer.Option(True, help="Compare query texts through encoder embeddings (the slow part)."),
+    pushgateway: str = typer.Option("", help="Prometheus Pushgateway URL to publish the verdict to (shoprank_drift_detected)."),
+    model_name: str = typer.Option("shoprank", help="The model_name label of the published verdict."),
 ):
     """Compare a current window of traffic with a reference window; exit 0 no drift, 3 drift, 4 not enough data."""
     import dataclasses
@@ -58,7 +60,8 @@ def drift(
             command += f" --current-requests {current_requests}"
         result = run_drift_stage(reference, current, out / "drift_report.html", out / "drift_verdict.json", config,
                                  reference_requests=str(reference_requests) if reference_requests else None,
-                                 current_requests=str(current_requests) if current_requests else None, rerun=command)
+                                 current_requests=str(current_requests) if current_requests else None, rerun=command,
+                                 pushgateway=pushgateway, model_name=model_name)
     except ShoprankError as exc:
         console.print(f"[red bold]drift check stopped:[/red bold] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -94,4 +97,6 @@ def print_summary(result: dict, out: Path) -> None:
     for i, step in enumerate(result["next_steps"], start=1):
         console.print(f"  {i}. {step}", soft_wrap=True, highlight=False)
     console.print(f"page: {out / 'drift_report.html'}\nverdict: {out / 'drift_verdict.json'}")
+    if result.get("pushed") is False:
+        console.print(f"[red]verdict not published:[/red] {result['push_error']}", soft_wrap=True)
     console.print(f"rerun: {result['rerun_command']}", soft_wrap=True, highlight=False)

@@ -27,6 +27,8 @@ def monitor_and_retrain(
     family_alpha: float = 0.01,
     max_units: int = 5000,
     embeddings: bool = True,
+    pushgateway_url: str = "",
+    model_name: str = "shoprank",
     seed: int = 0,
     train_epochs: int = 3,
     train_max_steps: int = 0,
@@ -41,7 +43,9 @@ def monitor_and_retrain(
     table, optionally products, queries and the request log). data_uri: the contract tables to
     retrain on when the current window drifted (often the current window itself).
     drift_config_json, drift_seed, family_alpha, max_units, embeddings: the drift check
-    (components/drift). The rest go to train_and_deploy unchanged (see its parameters).
+    (components/drift); pushgateway_url / model_name: where it publishes shoprank_drift_detected
+    for the ShoprankDriftDetected alert ("" = not published). The rest go to train_and_deploy
+    unchanged (see its parameters).
     """
     reference = dsl.importer(artifact_uri=reference_uri, artifact_class=dsl.Dataset, reimport=False)
     reference.set_display_name("import-reference")
@@ -49,7 +53,7 @@ def monitor_and_retrain(
     current.set_display_name("import-current")
     drift = detect_drift(reference=reference.output, current=current.output, config_json=drift_config_json,
                          seed=drift_seed, family_alpha=family_alpha, max_units=max_units, embeddings=embeddings,
-                         embedding_cache_dir=embedding_cache_dir)
+                         embedding_cache_dir=embedding_cache_dir, pushgateway_url=pushgateway_url, model_name=model_name)
     drift.set_display_name("drift")
     with dsl.If(drift.outputs["Output"] == True, name="drifted"):  # noqa: E712 (a kfp condition, not a bool)
         train_and_deploy(

@@ -24,6 +24,8 @@ from shoprank.core.drift.windows import INTERACTION_COLUMNS, PRODUCT_COLUMNS, Wi
 log = logging.getLogger(__name__)
 
 REQUEST_LOG_PATTERN = "requests-*.jsonl"
+# The gauge the cluster's ShoprankDriftDetected alert reads (serving/monitoring.py DRIFT_DETECTED).
+DRIFT_DETECTED_METRIC = "shoprank_drift_detected"
 _REPEATED = ("session_id", "query", "product_id", "model_version")  # read as categories
 _TEXT = _REPEATED + ("category", "brand", "locale")
 
@@ -144,12 +146,34 @@ def rerun_command(reference: str, current: str, out: str, config: DriftConfig) -
     return command
 
 
+def publish_verdict(result: dict, gateway_url: str, model_name: str, job: str = "shoprank-drift") -> None:
+    """Push the verdict to a Prometheus Pushgateway, grouped by model_name: DRIFT_DETECTED_METRIC (1 / 0),
+    shoprank_drift_signals_drifted and shoprank_drift_severity (0 none .. 3 high).
+
+    Raises OSError (urllib's) when the gateway cannot be reached or refuses the push.
+    """
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    registry = CollectorRegistry()
+    Gauge(DRIFT_DETECTED_METRIC, "1 when the last drift check found the traffic drifted", registry=registry).set(
+        int(result["drifted"]))
+    Gauge("shoprank_drift_signals_drifted", "signals that drifted in the last drift check", registry=registry).set(
+        result["signals_drifted"])
+    Gauge("shoprank_drift_severity", "severity of the last drift check: 0 none, 1 low, 2 medium, 3 high",
+          registry=registry).set(["none", "low", "medium", "high"].index(result["severity"]))
+    push_to_gateway(gateway_url, job=job, registry=registry, grouping_key={"model_name": model_name}, timeout=10)
+
+
 def run_drift_stage(reference: str | Path, current: str | Path, html_path: str | Path, verdict_path: str | Path,
                     config: DriftConfig = DriftConfig(), reference_requests: str | None = None,
-                    current_requests: str | None = None, rerun: str | None = None) -> dict:
+                    current_requests: str | None = None, rerun: str | None = None,
+                    pushgateway: str = "", model_name: str = "shoprank") -> dict:
     """Read both windows, check them, write the HTML page and the JSON verdict; returns the verdict.
 
     rerun: the command to print on the page (default: the `shoprank drift` command for these paths).
+    pushgateway: a Prometheus Pushgateway URL to publish the verdict to ("" = none; see
+    publish_verdict). A push that fails is logged and recorded in the verdict ("pushed": false,
+    "push_error"), and does not stop the stage: the retraining it may trigger still runs.
     """
     from shoprank.core.drift.check import run_drift_check
 
@@ -162,6 +186,13 @@ def run_drift_stage(reference: str | Path, current: str | Path, html_path: str |
     verdict_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
     result["html_bytes"] = len(html.encode("utf-8"))
+    if pushgateway:
+        try:
+            publish_verdict(result, pushgateway, model_name)
+            result["pushed"] = True
+        except OSError as exc:
+            log.error("drift: could not push the verdict to %s: %s", pushgateway, exc)
+            result.update(pushed=False, push_error=f"{pushgateway}: {exc}")
     verdict_path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     log.info("drift: %s; page %s (%.1f MB), verdict %s", result["verdict"], html_path, result["html_bytes"] / 2**20,
              verdict_path)

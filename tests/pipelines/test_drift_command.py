@@ -68,3 +68,38 @@ def test_bad_input_exits_1_with_the_message_not_a_traceback(windows, tmp_path):
     result = _drift("--reference", windows["reference"], "--current", windows["fresh"], "--config-json",
                     '{"signals": {"shown.price": {"method": "chisquare"}}}')
     assert result.exit_code == 1 and "signal 'shown.price': expected a method from" in " ".join(result.output.split())
+
+
+def test_the_verdict_is_pushed_where_the_clusters_drift_alert_reads_it(windows, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pushed = []
+
+    class Pushgateway(BaseHTTPRequestHandler):
+        def do_PUT(self):  # noqa: N802 (http.server's naming)
+            pushed.append((self.path, self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pushgateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = _drift("--reference", windows["reference"], "--current", windows["drifted"], "--out", tmp_path,
+                        "--no-embeddings", "--pushgateway", url, "--model-name", "shoprank-eu")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 3, result.output
+    (path, body), = pushed
+    assert path == "/metrics/job/shoprank-drift/model_name/shoprank-eu"
+    assert "shoprank_drift_detected 1.0" in body and "shoprank_drift_severity" in body
+    assert json.loads((tmp_path / "drift_verdict.json").read_text())["pushed"] is True
+    # A gateway that does not answer is reported, and the verdict (exit 3) still stands.
+    result = _drift("--reference", windows["reference"], "--current", windows["drifted"], "--out", tmp_path,
+                    "--no-embeddings", "--pushgateway", url)
+    assert result.exit_code == 3 and "verdict not published" in result.output

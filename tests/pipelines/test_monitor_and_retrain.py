@@ -77,5 +77,6 @@ def test_the_monitor_restates_the_defaults_of_what_it_runs():
                  "champion_model_uri", "baselines", "embedding_cache_dir"):
         assert monitor[name] == retrain[name], name
     for name, component_name in (("drift_config_json", "config_json"), ("drift_seed", "seed"),
-                                 ("family_alpha", "family_alpha"), ("max_units", "max_units"), ("embeddings", "embeddings")):
+                                 ("family_alpha", "family_alpha"), ("max_units", "max_units"), ("embeddings", "embeddings"),
+                                 ("pushgateway_url", "pushgateway_url"), ("model_name", "model_name")):
         assert monitor[name] == drift[component_name], name
