@@ -81,7 +81,8 @@ def print_summary(result: dict, out: Path) -> None:
         for column in ("signal", "how it moved", "score", "method", "threshold"):
             top.add_column(column)
         for s in result["top_signals"]:
-            top.add_row(s["name"], s["change"], f"{s['score']:.3g}", s["method"], f"{s['threshold']:.3g}")
+            threshold = "-" if s["threshold"] is None else f"{s['threshold']:.3g}"
+            top.add_row(s["name"], s["change"], f"{s['score']:.3g}", s["method"], threshold)
         console.print(top)
     windows = Table(title="windows")
     for column in ("", "reference", "current"):

@@ -4,6 +4,11 @@ The retraining branch is the `train_and_deploy` pipeline itself, used as a compo
 runs a pipeline inside a pipeline as a sub-DAG), so every step and gate added to it
 (validation, valuation, tuning, training, the evaluation gate, deploy, canary) applies here too.
 Parameters of train_and_deploy that are not exposed below take its defaults.
+
+The branch reads the drift task's single returned bool (kfp's `Output`): kfp.local 2.17.0 runs
+nested pipelines and dsl.If, but resolves a condition only on a task's single output (or a
+pipeline parameter); on a named output such as `drifted` it logs "Could not resolve parent
+input" and skips the branch as if the condition were false.
 """
 
 from kfp import dsl

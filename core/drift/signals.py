@@ -81,7 +81,7 @@ def _signals():
         ("model.score", "model", "num", r, "score of a served candidate (one per request)", "ks"),
         ("model.top_score", "model", "num", r, "highest score of a request", "ks"),
         ("requests.query_chars", "requests", "num", r, "characters in the query", "ks"),
-        ("requests.query_tokens", "requests", "num", r, "tokens in the query", "ks"),
+        ("requests.query_tokens", "requests", "num", r, "model tokens (word pieces) in the query", "ks"),
         ("requests.price_limit", "requests", "cat", r, "query names a price limit", "z"),
         ("requests.locale", "requests", "cat", r, "locale of the request", "chisquare_2sample"),
         ("requests.candidate_count", "requests", "num", r, "candidates per request", "ks"),
