@@ -147,3 +147,11 @@ def test_windows_with_nothing_in_common_are_refused_by_name(shop, tmp_path):
     pd.DataFrame({"query": ["mug"]}).to_csv(tmp_path / "interactions.csv", index=False)
     with pytest.raises(SchemaError, match="interactions \\(interactions.csv\\): expected columns .* missing"):
         read_window(tmp_path / "interactions.csv", "current")
+
+
+def test_a_later_batch_is_the_same_shop_with_fresh_traffic(shop):
+    reference, fresh = shop["reference"], shop["fresh"]
+    pd.testing.assert_frame_equal(reference["products"], fresh["products"])  # the same catalogue
+    assert len(set(reference["queries"]["query"]) & set(fresh["queries"]["query"])) < len(fresh["queries"]) / 2
+    gap = pd.to_datetime(fresh["interactions"]["ts"]).min() - pd.to_datetime(reference["interactions"]["ts"]).min()
+    assert pd.Timedelta(days=13) < gap < pd.Timedelta(days=15)
