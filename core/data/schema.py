@@ -1,8 +1,10 @@
-"""Data contracts for the four input tables, and loaders for Parquet and CSV.
+"""Data contracts for the four input tables and the pairs table, and loaders for Parquet and CSV.
 
 This module is the one owner of table and column names. Loading keeps values as they
 arrive (ids as strings, numbers as numbers where they parse) so that validation can name
-every broken row; `coerce` turns a validated table into its typed form.
+every broken row; `coerce` turns a validated table into its typed form. A file may leave out a
+nullable column (a catalogue without prices, brands or categories): it reads as null. The pairs
+table every model stage reads is written and read by core/data/pairs.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from shoprank.core.common.errors import SchemaError
+from shoprank.core.data.split import SPLITS
 
 LABEL_MIN, LABEL_MAX = 0, 3
 LABEL_NAMES = {3: "Exact", 2: "Substitute", 1: "Complement", 0: "Irrelevant"}
@@ -67,8 +70,8 @@ PRODUCTS = Table(
         Column("title", "str", min_length=1),
         Column("description", "str", nullable=True),
         Column("brand", "str", nullable=True),
-        Column("category", "str", description='path "A > B > C"'),
-        Column("price", "float", min_value=0.0),
+        Column("category", "str", nullable=True, description='path "A > B > C"'),
+        Column("price", "float", nullable=True, min_value=0.0),
         Column("attributes", "json", nullable=True, description="JSON object"),
     ),
     min_rows=10,
@@ -115,6 +118,29 @@ INTERACTIONS = Table(
 )
 
 TABLES: Mapping[str, Table] = {t.name: t for t in (PRODUCTS, QUERIES, JUDGMENTS, INTERACTIONS)}
+
+# One row per judged (query, product): the query, the product's fields as the catalogue has them,
+# the text rankers read, the label and a query-level split (core/data/pairs.py builds it).
+PAIRS = Table(
+    "pairs",
+    (
+        Column("query_id", "str"),
+        QUERIES.column("query"),
+        QUERIES.column("locale"),
+        Column("product_id", "str"),
+        *(PRODUCTS.column(name) for name in ("title", "brand", "category", "price", "attributes", "description")),
+        Column("product_text", "str", min_length=1, description="the product as rankers read it (core/text/product_text.py)"),
+        JUDGMENTS.column("label"),
+        Column("split", "str", allowed=SPLITS),
+    ),
+)
+# Columns stages add to the pairs table.
+PAIR_STAGE_COLUMNS = (
+    Column("value", "float", nullable=True, description="data value of a train row (value stage); null elsewhere"),
+    Column("weight", "float", min_value=0.0, description="sample weight (value stage); 0 leaves a row out of training"),
+    Column("label_issue", "bool", description="confident learning flags the label (value stage)"),
+    Column("score", "float", description="a ranker's score"),
+)
 REQUIRED_TABLES = ("products", "queries", "judgments")
 OPTIONAL_TABLES = ("interactions",)
 
@@ -156,12 +182,15 @@ def read_table(path: str | Path, table: str):
         raise
     except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
         raise SchemaError(f"table '{table}': could not read {path.name}: {exc}") from exc
-    missing = [c for c in contract.column_names if c not in frame.columns]
+    missing = [c.name for c in contract.columns if c.name not in frame.columns and not c.nullable]
     if missing:
         raise SchemaError(
             f"table '{table}': expected columns {contract.column_names}, "
             f"missing {missing} (file has {list(frame.columns)})"
         )
+    for col in contract.columns:
+        if col.name not in frame.columns:
+            frame[col.name] = None  # a nullable column the file leaves out reads as null
     for col in string_cols:
         frame[col] = frame[col].astype("string").astype(object).where(frame[col].notna(), None)
     for col in contract.columns:
@@ -218,7 +247,7 @@ def coerce(frame, table: str):
             out[col.name] = pd.to_datetime(series, utc=True)
         elif col.kind == "json":
             # Kept as canonical JSON text so Parquet and CSV hold the same thing.
-            out[col.name] = series.map(_canonical_json)
+            out[col.name] = series.map(canonical_json)
         else:
             out[col.name] = series.astype(object).where(series.notna(), None)
     return out
@@ -230,7 +259,8 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _canonical_json(value: Any) -> str | None:
+def canonical_json(value: Any) -> str | None:
+    """Attributes as JSON text with sorted keys (None stays None), so Parquet and CSV hold the same thing."""
     parsed = parse_attributes(value)
     return None if parsed is None else json.dumps(parsed, sort_keys=True)
 

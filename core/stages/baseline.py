@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.ranking.bm25 import BM25Config, bm25_scores
 from shoprank.core.evaluation.metrics import rank_metrics
 
@@ -15,9 +16,7 @@ HELD_OUT_SPLITS = ("validation", "test")
 
 def evaluate_bm25(pairs_path: str | Path, config: BM25Config = BM25Config()) -> dict:
     """BM25 ndcg@10 / mrr / recall@10 per held-out split, as flat metric names."""
-    import pandas as pd
-
-    pairs = pd.read_parquet(pairs_path)
+    pairs = read_pairs(pairs_path)
     pairs["score"] = bm25_scores(pairs, config)
     metrics = {}
     for split in HELD_OUT_SPLITS:
