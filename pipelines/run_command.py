@@ -68,6 +68,9 @@ def run(
     train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),
     train_max_length: int = typer.Option(64, "--max-length", "--train-max-length",
                                          help="Tokens per (query, product) pair; 0 = fitted to the pairs (64-128)."),
+    price_limits: bool = typer.Option(True, help="Query feature: verdicts on each price for limits like 'under $40'."),
+    low_price_words: bool = typer.Option(True, help="Query feature: 'cheap X' places each price in its category."),
+    spelling_notes: bool = typer.Option(True, help="Query feature: 'Ashhby mouse (ashby)' from the candidates' words."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
     min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
     champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
@@ -107,6 +110,7 @@ def run(
                 value_method=value_method, value_policy=value_policy, train_loss=train_loss,
                 train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
                 train_max_length=train_max_length, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
+                price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"),
             )

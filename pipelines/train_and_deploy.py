@@ -30,6 +30,9 @@ def train_and_deploy(
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
     train_max_length: int = 64,
+    price_limits: bool = True,
+    low_price_words: bool = True,
+    spelling_notes: bool = True,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
     champion_model_uri: str = "",
@@ -39,7 +42,8 @@ def train_and_deploy(
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
     train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
-    (query, product) pair, 0 = fitted to the pairs (64-128). min_ndcg /
+    (query, product) pair, 0 = fitted to the pairs (64-128). price_limits / low_price_words /
+    spelling_notes: the query features the reranker reads (components/train/README.md). min_ndcg /
     min_gain_over_champion: the blessing thresholds; negative (-1) = not configured, and an
     unconfigured gate never blesses. champion_model_uri: the current champion's model folder. embedding_cache_dir: a
     persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
@@ -59,6 +63,7 @@ def train_and_deploy(
     trained = train_reranker(
         pairs=valued.outputs["scored_pairs"], loss=train_loss, epochs=train_epochs,
         max_steps=train_max_steps, max_minutes=train_max_minutes, max_length=train_max_length, seed=seed,
+        price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)

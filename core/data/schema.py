@@ -1,9 +1,10 @@
-"""Data contracts for the four input tables, and loaders for Parquet and CSV.
+"""Data contracts for the four input tables and the pairs table, and loaders for Parquet and CSV.
 
 This module is the one owner of table and column names. Loading accepts the dtypes real
 exports use (core/data/dtypes.py) and keeps every value it cannot read as it arrived, so that
 validation can name every broken row; `coerce` turns a validated table into its typed form.
-A nullable column may be absent from a file (it is read as all null).
+A nullable column may be absent from a file (it is read as all null). The pairs
+table every model stage reads is written and read by core/data/pairs.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Mapping
 
 from shoprank.core.common.errors import SchemaError
 from shoprank.core.data.dtypes import CSV_NULL_TEXT, accept_values, to_utc_timestamps
+from shoprank.core.data.split import SPLITS
 
 LABEL_MIN, LABEL_MAX = 0, 3
 LABEL_NAMES = {3: "Exact", 2: "Substitute", 1: "Complement", 0: "Irrelevant"}
@@ -72,8 +74,8 @@ PRODUCTS = Table(
         Column("title", "str", min_length=1),
         Column("description", "str", nullable=True),
         Column("brand", "str", nullable=True),
-        Column("category", "str", description='path "A > B > C"'),
-        Column("price", "float", min_value=0.0),
+        Column("category", "str", nullable=True, description='path "A > B > C"'),
+        Column("price", "float", nullable=True, min_value=0.0),
         Column("attributes", "json", nullable=True, description="JSON object"),
     ),
     min_rows=10,
@@ -120,6 +122,29 @@ INTERACTIONS = Table(
 )
 
 TABLES: Mapping[str, Table] = {t.name: t for t in (PRODUCTS, QUERIES, JUDGMENTS, INTERACTIONS)}
+
+# One row per judged (query, product): the query, the product's fields as the catalogue has them,
+# the text rankers read, the label and a query-level split (core/data/pairs.py builds it).
+PAIRS = Table(
+    "pairs",
+    (
+        Column("query_id", "str"),
+        QUERIES.column("query"),
+        QUERIES.column("locale"),
+        Column("product_id", "str"),
+        *(PRODUCTS.column(name) for name in ("title", "brand", "category", "price", "attributes", "description")),
+        Column("product_text", "str", min_length=1, description="the product as rankers read it (core/text/product_text.py)"),
+        JUDGMENTS.column("label"),
+        Column("split", "str", allowed=SPLITS),
+    ),
+)
+# Columns stages add to the pairs table.
+PAIR_STAGE_COLUMNS = (
+    Column("value", "float", nullable=True, description="data value of a train row (value stage); null elsewhere"),
+    Column("weight", "float", min_value=0.0, description="sample weight (value stage); 0 leaves a row out of training"),
+    Column("label_issue", "bool", description="confident learning flags the label (value stage)"),
+    Column("score", "float", description="a ranker's score"),
+)
 REQUIRED_TABLES = ("products", "queries", "judgments")
 OPTIONAL_TABLES = ("interactions",)
 
@@ -233,7 +258,7 @@ def coerce(frame, table: str):
             out[col.name] = to_utc_timestamps(series)
         elif col.kind == "json":
             # Kept as canonical JSON text so Parquet and CSV hold the same thing.
-            out[col.name] = series.map(_canonical_json)
+            out[col.name] = series.map(canonical_json)
         else:
             out[col.name] = series.astype(object).where(series.notna(), None)
     return out
@@ -245,7 +270,8 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _canonical_json(value: Any) -> str | None:
+def canonical_json(value: Any) -> str | None:
+    """Attributes as JSON text with sorted keys (None stays None), so Parquet and CSV hold the same thing."""
     parsed = parse_attributes(value)
     return None if parsed is None else json.dumps(parsed, sort_keys=True)
 

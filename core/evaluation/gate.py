@@ -56,18 +56,6 @@ class GateConfig:
         return self.min_ndcg is not None or self.min_gain_over_champion is not None
 
 
-def gate_from_params(min_ndcg: float, min_gain_over_champion: float) -> GateConfig:
-    """A gate from pipeline parameters, where sentinels mean "not configured" (kfp has no None).
-
-    min_ndcg < 0: no floor (NDCG is never negative). min_gain_over_champion <= -1: no champion
-    threshold (a gain is never below -1), so small negative values can tolerate a regression.
-    """
-    return GateConfig(
-        min_ndcg=min_ndcg if min_ndcg >= 0 else None,
-        min_gain_over_champion=min_gain_over_champion if min_gain_over_champion > -1.0 else None,
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Comparison:
     """Metrics per ranker, one row per query and ranker, and candidate-vs-other summaries."""

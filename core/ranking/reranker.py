@@ -1,11 +1,12 @@
 """A fine-tuned cross-encoder reranker loaded for inference, with torch or with onnxruntime alone.
 
 A model artifact directory (core/ranking/artifact.py) holds hf/, model.onnx, model.int8.onnx and
-manifest.json. `Reranker.load` also takes a bare HF directory. Both classes score (query, text) pairs with the
-same tokenisation (pair encoding, longest-first truncation to the length the model was trained
-with, which training stores as the tokenizer's model_max_length) and the pair format the model
-was trained with (versions in hf/config.json): price verdicts in the product text
-(core/text/price_fit.py) and spelling notes in the query (core/text/query_spelling.py).
+manifest.json. `Reranker.load` also takes a bare HF directory. Both classes score structured pairs
+(the pairs contract's query, locale and product fields) in the pair format the model was trained
+with (stored in hf/config.json; core/text/query_features.py writes the pairs: price verdicts in
+the product text, spelling notes in the query), with the same tokenisation (pair encoding,
+longest-first truncation to the length the model was trained with, which training stores as the
+tokenizer's model_max_length).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from shoprank.core.common.errors import ConfigError
 from shoprank.core.common.precision import default_device, forward_context, resolve_bf16
 from shoprank.core.common.progress import ProgressLog
 from shoprank.core.ranking.artifact import ONNX_FILE, ONNX_INT8_FILE, hf_model_dir, stored_pad_token, trained_max_length
-from shoprank.core.text.pair_format import PairFormat, pair_inputs, tokenize_pairs
-from shoprank.core.text.product_text import product_text
+from shoprank.core.text.pair_format import PairFormat, tokenize_pairs
+from shoprank.core.text.query_features import format_pairs
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,26 @@ def length_order(queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     return np.argsort([len(q) + len(t) for q, t in zip(queries, texts)], kind="stable")
 
 
-class Reranker:
+class _PairScorer:
+    """Scores structured pairs: writes them in the model's pair format, then scores the texts."""
+
+    pair_format: PairFormat
+
+    def score(self, pairs, batch_size: int = 64) -> np.ndarray:
+        """Relevance scores (float32 logits, higher = more relevant), in row order.
+
+        pairs: a DataFrame or a sequence of mappings with query, title and optionally locale, brand,
+        category, price, attributes, description (core/text/query_features.py format_pairs); pass all
+        of a query's candidates in one call.
+        """
+        queries, texts = format_pairs(pairs, self.pair_format)  # before batching: both compare candidates
+        return self.score_formatted(queries, texts, batch_size)
+
+    def score_formatted(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Reranker(_PairScorer):
     """A cross-encoder (AutoModelForSequenceClassification, one logit) scored with torch."""
 
     def __init__(self, model, tokenizer, max_length: int, device: str, pair_format: PairFormat = PairFormat(),
@@ -60,12 +80,10 @@ class Reranker:
         return cls(model, tokenizer, max_length or trained_max_length(hf_dir), device, PairFormat.stored(hf_dir),
                    precision)
 
-    def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
-        query's candidates in one call."""
+    def score_formatted(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Scores of (query, text) pairs already in the model's pair format, in input order."""
         import torch
 
-        queries, texts = pair_inputs(queries, texts, self.pair_format)  # before batching: both compare candidates
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         progress = ProgressLog(log, "reranker", len(order), "pairs")
@@ -80,7 +98,7 @@ class Reranker:
         return out
 
 
-class OnnxReranker:
+class OnnxReranker(_PairScorer):
     """The same scores from model.onnx or model.int8.onnx with onnxruntime and tokenizers (no torch)."""
 
     def __init__(self, session, tokenizer, max_length: int, pair_format: PairFormat = PairFormat()):
@@ -114,10 +132,8 @@ class OnnxReranker:
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         return cls(session, tokenizer, max_length, PairFormat.stored(hf_dir))
 
-    def score(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Relevance scores (float32 logits, higher = more relevant), in input order; pass all of a
-        query's candidates in one call."""
-        queries, texts = pair_inputs(queries, texts, self.pair_format)
+    def score_formatted(self, queries: Sequence[str], texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Scores of (query, text) pairs already in the model's pair format, in input order."""
         out = np.zeros(len(texts), dtype=np.float32)
         order = length_order(queries, texts)
         progress = ProgressLog(log, "reranker (onnx)", len(order), "pairs")
@@ -135,13 +151,13 @@ class OnnxReranker:
         return out
 
 
-def score_candidates(ranker, query: str, candidates: Sequence[Mapping]) -> np.ndarray:
+def score_candidates(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None) -> np.ndarray:
     """Scores (float32, higher = more relevant, input order) of one query's candidate products.
 
     candidates: product records with the products contract's fields (title required; brand,
-    category, price, attributes, description optional), as a served request carries them. The one
-    way from raw candidates to scores, shared by serving and evaluation, so both write the pairs
-    the way training did. ranker: a Reranker or OnnxReranker.
+    category, price, attributes, description optional), as a served request carries them.
+    locale: the query's locale (None: the model's default locale), which picks the words of its
+    price features. The structured path of evaluation too (Reranker.score on pairs rows), so
+    serving writes the pairs the way training did. ranker: a Reranker or OnnxReranker.
     """
-    texts = [product_text(candidate) for candidate in candidates]
-    return ranker.score([query] * len(texts), texts)
+    return ranker.score([{**candidate, "query": query, "locale": locale} for candidate in candidates])

@@ -1,4 +1,4 @@
-"""The prepare stage: validated tables -> the pairs table with query-level splits."""
+"""The prepare stage: validated tables -> the pairs table (core/data/pairs.py) with query-level splits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from shoprank.core.data.judgments import resolve_labels
-from shoprank.core.data.pairs import build_pairs
+from shoprank.core.data.pairs import build_pairs, write_pairs
 from shoprank.core.data.schema import REQUIRED_TABLES, read_table
 from shoprank.core.data.split import SPLITS, SplitConfig, query_groups
 
@@ -21,8 +21,7 @@ def prepare_pairs(validated_dir: str | Path, pairs_path: str | Path, split_confi
     validated_dir = Path(validated_dir)
     tables = {name: read_table(validated_dir / f"{name}.parquet", name) for name in REQUIRED_TABLES}
     pairs = build_pairs(tables, split_config)
-    Path(pairs_path).parent.mkdir(parents=True, exist_ok=True)
-    pairs.to_parquet(pairs_path, index=False)
+    write_pairs(pairs, pairs_path)
     conflicts = resolve_labels(tables["judgments"])[1]
     judged = pairs.drop_duplicates("query_id")
     groups = query_groups(judged["query_id"], judged["query"])

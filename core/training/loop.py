@@ -33,9 +33,10 @@ from shoprank.core.training.distributed import DistContext, broadcast, gather, i
 from shoprank.core.training.model_io import freeze_lowest_layers, load_model, save_hf_model, weights_sha256
 from shoprank.core.training.schedule import LinearWarmupDecay, param_groups
 from shoprank.core.common.seeding import seed_everything
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.training.step_timer import StepTimer
 from shoprank.core.training.batches import (collate, data_fingerprint, epoch_batches, field_lengths, fields_whole_share,
-                         fitted_max_length, load_pairs, select_by_budget, tokenize_examples)
+                         fitted_max_length, select_by_budget, tokenize_examples)
 from shoprank.core.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
         torch.set_num_threads(config.num_threads)
     dist = init_distributed(config)
     try:
-        return _train(load_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist)
+        return _train(read_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist)
     finally:
         torch.set_num_threads(threads_before)
         if dist.world_size > 1:

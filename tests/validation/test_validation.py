@@ -83,8 +83,8 @@ def test_too_few_rows_breaks_the_row_count_floor(small_data_dir, tmp_path):
 
 
 def test_missing_column_fails_closed_with_report(small_data_dir, tmp_path):
-    data = _broken_copy(small_data_dir, tmp_path / "data", "products", lambda f: f.drop(columns=["price"]))
-    with pytest.raises(DataValidationError, match=r"table 'products'.*missing \['price'\]"):
+    data = _broken_copy(small_data_dir, tmp_path / "data", "products", lambda f: f.drop(columns=["title"]))
+    with pytest.raises(DataValidationError, match=r"table 'products'.*missing \['title'\]"):
         validate_data_dir(data, tmp_path / "validated", tmp_path / "report.html")
     assert "before the rules could run" in (tmp_path / "report.html").read_text()
 
