@@ -40,3 +40,15 @@ def token_server(served_model_dir, tmp_path_factory):
         yield server.wait_ready()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def int8_server(served_model_dir, tmp_path_factory):
+    """The default CPU runtime (int8 ONNX) with the cache off and a small body limit."""
+    root = tmp_path_factory.mktemp("int8-server")
+    server = ServerProcess(served_model_dir, "--runtime", "onnx-int8", "--cache-entries", "0",
+                           "--max-body-bytes", "200000", log_path=root / "server.log")
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
