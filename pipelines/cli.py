@@ -14,6 +14,7 @@ import typer
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
 from shoprank.pipelines.serve_command import serve  # noqa: F401  (registers `serve`)
+from shoprank.pipelines.student_command import student  # noqa: F401  (registers `student`)
 
 
 @app.command()
