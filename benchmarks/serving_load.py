@@ -81,7 +81,7 @@ def run_load(url: str, bodies: list[bytes], weights, clients: int, seconds: floa
     async def main():
         out = {"latencies": [], "errors": 0}
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        async with httpx.AsyncClient(timeout=600, limits=limits) as http:
             start = time.perf_counter()
             deadline = start + seconds
             await asyncio.gather(*(_client(http, url, bodies, weights, seed * 1000 + k, deadline, out)

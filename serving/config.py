@@ -25,7 +25,8 @@ class ServingConfig:
     batch_size: int = 64              # most pairs in one forward pass
     max_batch_tokens: int = 4096      # most padded token slots in one forward pass (pairs x longest)
     batch_wait_ms: float = 2.0        # how long an idle scorer waits for more requests to batch with
-    max_batch_pairs: int = 2048       # most pairs scored in one pass over queued requests
+    max_batch_pairs: int = 512        # most pairs taken into one pass over queued requests (a larger
+                                      # request still gets a pass of its own)
     cache_entries: int = 200_000      # LRU score cache size (pairs); 0 = off
     max_candidates: int = 1000        # per query; more is answered 413
     max_instances: int = 64           # queries per v1 request; more is answered 413

@@ -189,6 +189,12 @@ def score_queries(ranker, requests: Sequence[tuple[str, Sequence[Mapping]]], cac
     new scores are stored in it.
     """
     pairs = [candidate_pairs(ranker, query, candidates) for query, candidates in requests]
+    return score_prepared(ranker, pairs, cache, batch_size, max_tokens)
+
+
+def score_prepared(ranker, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], cache=None,
+                   batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS) -> list[np.ndarray]:
+    """score_queries after its first step: pairs holds candidate_pairs() of each query."""
     queries = [q for qs, _ in pairs for q in qs]
     texts = [t for _, ts in pairs for t in ts]
     if cache is None:

@@ -38,9 +38,10 @@ class ScoreCache:
         payload = f"{self.model_sha256}\x00{query}\x00{text}".encode("utf-8", "surrogatepass")
         return hashlib.blake2b(payload, digest_size=16).digest()
 
-    def lookup(self, queries: Sequence[str], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, queries: Sequence[str], texts: Sequence[str], count: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(scores, missing): float32 scores with the cached ones filled in (NaN elsewhere) and the
-        int indices of the pairs the cache does not hold."""
+        int indices of the pairs the cache does not hold. count=False leaves hits and misses as
+        they were (a look that will be repeated)."""
         scores = np.full(len(texts), np.nan, dtype=np.float32)
         missing = []
         with self._lock:
@@ -52,9 +53,14 @@ class ScoreCache:
                 else:
                     self._entries.move_to_end(key)
                     scores[i] = value
-            self.hits += len(texts) - len(missing)
-            self.misses += len(missing)
+            if count:
+                self.hits += len(texts) - len(missing)
+                self.misses += len(missing)
         return scores, np.asarray(missing, dtype=np.int64)
+
+    def count_hits(self, hits: int) -> None:
+        with self._lock:
+            self.hits += hits
 
     def store(self, queries: Sequence[str], texts: Sequence[str], scores: Sequence[float]) -> None:
         if self.max_entries == 0:
