@@ -158,7 +158,9 @@ def test_tampered_model_folder_is_refused(served_model_dir, tmp_path, damage):
     else:
         (folder / "manifest.json").unlink()
         expected = "expected manifest.json"
-    result = subprocess.run([sys.executable, "-m", "shoprank.serving.server", str(folder), "--port", "1",
-                             "--runtime", "onnx-int8"], capture_output=True, text=True, env=server_env(), timeout=120)
+    # `shoprank serve` (the CLI execs the server module) for one case, the module itself for the others
+    entry = ["-m", "shoprank.pipelines.cli", "serve"] if damage == "changed" else ["-m", "shoprank.serving.server"]
+    result = subprocess.run([sys.executable, *entry, str(folder), "--port", "1", "--runtime", "onnx-int8"],
+                            capture_output=True, text=True, env=server_env(), timeout=300)
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
