@@ -9,7 +9,6 @@ core.ranking.reranker.score_queries, the path evaluation scores with.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 import json
 import logging
@@ -138,8 +137,8 @@ class RerankPredictor(Model):
                                      "latency_ms": round(latency_ms, 2)}))
         if self.request_log is not None:
             user_id = (headers or {}).get(USER_ID_HEADER)
-            asyncio.get_running_loop().run_in_executor(
-                None, self._write_request_log, requests, arrived, request_id, latency_ms, user_id)
+            # on the scorer's thread: the tokenizer is not safe to share between threads
+            self.engine.run_in_worker(self._write_request_log, requests, arrived, request_id, latency_ms, user_id)
         return requests
 
     def _write_request_log(self, requests, arrived, request_id, latency_ms, user_id) -> None:
