@@ -118,6 +118,7 @@ class GuardMiddleware:
             api = api_of(path)
             if api is not None:
                 metrics.REQUEST_SECONDS.labels(**labels, api=api).observe(time.perf_counter() - start)
+                metrics.REQUESTS.labels(**labels, api=api, code=str(status["code"])).inc()
             if status["code"] >= 400:
                 kind = scope["state"].get("error_kind") or metrics.status_kind(status["code"])
                 metrics.ERRORS.labels(**labels, kind=kind).inc()

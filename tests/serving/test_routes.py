@@ -95,7 +95,10 @@ def test_metrics_carry_model_name_and_sha(client, token_server):
     client.post("/v1/rerank", json={"query": "red shoe", "documents": ["red shoe", "blue hat"]})  # cache hits
     client.post("/v1/rerank", json={"query": ""})
     text = httpx.get(f"{token_server.url}/metrics").text
-    for name in ("shoprank_request_seconds_bucket", "shoprank_candidates_per_request_bucket",
+    for code in ("200", "422"):
+        assert any(l.startswith("shoprank_requests_total{") and 'api="rerank"' in l and f'code="{code}"' in l
+                   for l in text.splitlines()), code
+    for name in ("shoprank_request_duration_seconds_bucket", "shoprank_candidates_per_request_bucket",
                  "shoprank_batch_pairs_bucket", "shoprank_batch_requests_bucket", "shoprank_cache_hit_rate",
                  'shoprank_cache_lookups_total{model_name="shoprank"', "shoprank_errors_total"):
         assert name in text, name
