@@ -28,7 +28,7 @@ from kserve.protocol.dataplane import DataPlane
 
 from shoprank.serving import metrics
 from shoprank.serving.config import ServingConfig
-from shoprank.serving.errors import FieldError, MalformedBody, RequestError, TooLarge
+from shoprank.serving.errors import FieldError, MalformedBody, RequestError
 from shoprank.serving.requests import parse_rerank, ranked
 
 log = logging.getLogger(__name__)
@@ -216,5 +216,3 @@ def _sigmoid(x: float) -> float:
     """The relevance score of the rerank API: the logit squashed to (0, 1), order kept."""
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
-
-__all__ = ["GuardedDataPlane", "RerankServer", "install", "RERANK_PATHS", "TooLarge"]

@@ -11,7 +11,7 @@ import sys
 import httpx
 import pytest
 
-from support.server_process import ServerProcess, candidates, server_env
+from support.server_process import candidates, server_env
 
 V1 = "/v1/models/shoprank:predict"
 V2 = "/v2/models/shoprank/infer"

@@ -102,7 +102,6 @@ def test_sixteen_concurrent_clients_zero_errors(int8_server):
 
 
 def test_health_answers_during_long_requests(int8_server):
-    done = threading.Event()
     slow_seconds = []
 
     def long_request(k):
