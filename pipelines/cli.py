@@ -15,6 +15,8 @@ from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
 from shoprank.pipelines.drift_command import drift  # noqa: F401  (registers `drift`)
 from shoprank.pipelines.schedule_command import schedule  # noqa: F401  (registers `schedule`)
+from shoprank.pipelines.serve_command import serve  # noqa: F401  (registers `serve`)
+from shoprank.pipelines.student_command import student  # noqa: F401  (registers `student`)
 from shoprank.pipelines.manifests_command import manifests_app
 
 app.add_typer(manifests_app, name="manifests")
