@@ -1,7 +1,8 @@
 """`shoprank run`'s options, checked before the first stage: a misspelt method stops the run at once,
 not after prepare, valuation or training.
 
-Each option is checked by the config its stage builds from it (the same code the component runs),
+Each option is checked by the config its stage builds from it, through the components' parameter
+adapters (components/params.py, the same code the component runs),
 so what passes here is what the stage accepts. Every bad option is reported together.
 """
 
@@ -16,19 +17,18 @@ def check_run_options(*, value_method: str, value_policy: str, train_loss: str, 
                       train_max_steps: int, train_max_minutes: float, train_max_length: int, baselines: str,
                       min_ndcg: float, min_gain_over_champion: float, champion: Path | None, seed: int = 0) -> None:
     """Raise ConfigError naming every option the stages would refuse (option, what arrived, what is allowed)."""
-    from shoprank.core.evaluation.gate import gate_from_params
-    from shoprank.core.stages.evaluate import EvaluationConfig
-    from shoprank.core.stages.train import config_from_params
-    from shoprank.core.stages.value import ValueStageConfig
+    from shoprank.components.params import evaluation_config, gate_config, train_config, value_stage_config
 
     checks = {
-        "--value-method / --value-policy": lambda: ValueStageConfig.from_params(
-            method=value_method, policy=value_policy, seed=seed),
-        "--train-*": lambda: config_from_params(
+        "--value-method / --value-policy": lambda: value_stage_config(
+            method=value_method, k=10, policy=value_policy, floor=0.1, fraction=-1.0, seed=seed,
+            embedding_cache_dir=""),
+        "--train-*": lambda: train_config(
             loss=train_loss, epochs=train_epochs, max_steps=train_max_steps, max_minutes=train_max_minutes,
             max_length=train_max_length, seed=seed),
-        "--baselines": lambda: EvaluationConfig.from_params(baselines=baselines),
-        "--min-ndcg / --min-gain-over-champion": lambda: gate_from_params(min_ndcg, min_gain_over_champion),
+        "--baselines": lambda: evaluation_config(split="test", baselines=baselines, runtime="torch",
+                                                 embedding_cache_dir=""),
+        "--min-ndcg / --min-gain-over-champion": lambda: gate_config(min_ndcg, min_gain_over_champion),
     }
     problems = []
     for option, build in checks.items():

@@ -223,8 +223,8 @@ CASES = {
     "CSV saved with a byte-order mark": Case(lambda t: None, "accepted", check=_label_dtype_is_int,
                                              formats={"judgments": "csv-bom", "products": "csv-bom"}),
     # 4. refused before the rules could run
-    "missing required column": Case(_drop("products", "price"), "refused at validate", (
-        r"table 'products'", r"missing \['price'\]", r"only nullable columns may be left out")),
+    "missing required column": Case(_drop("products", "title"), "refused at validate", (
+        r"table 'products'", r"missing \['title'\]", r"only nullable columns may be left out")),
     # 5. too small for the chosen methods
     "one label-1 row for confident learning": Case(_one_complement_row, "refused at validate", (
         r"data set too small", r"confident_learning needs at least 2 training rows of every label",

@@ -68,8 +68,8 @@ def test_verbose_shows_the_traceback(tmp_path):
 
 RUN_CASES = {
     # data, the console's message, and the stages the summary lists
-    "missing column": (_drop("products", "price"), {}, r"run stopped in stage validate-data: .*table 'products'.*"
-                       r"missing \['price'\]"),
+    "missing column": (_drop("products", "title"), {}, r"run stopped in stage validate-data: .*table 'products'.*"
+                       r"missing \['title'\]"),
     "semicolon-separated CSV": ("semicolons", {"products": "csv"}, r"run stopped in stage validate-data: .*table "
                                 r"'products': expected comma-separated columns in products\.csv.*separated by semicolons"),
     "raw e-mail in user_id": (_cell("interactions", "user_id", 1, EMAIL), {},
