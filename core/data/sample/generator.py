@@ -4,8 +4,8 @@ Products are built from core/data/sample/vocabulary.py. Queries are written the 
 write them (exact product, attribute combinations, category browsing, misspellings,
 synonyms); each query gets >= 20 judged candidates on the ESCI scale, chosen so that word
 overlap alone misleads (same colour or material in another category, synonyms, typos).
-Interactions come from a position-biased cascade-free click model over a production
-ranker. Knobs: size, label-noise rate (flipped rows listed in a separate truth table that
+Interactions come from the position-based click model (core/data/sample/click_model.py) over a
+production ranker. Knobs: size, label-noise rate (flipped rows listed in a separate truth table that
 the pipeline never reads) and a drift intensity (shifted query mix, categories, prices).
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shoprank.core.data.sample.click_model import ClickModel
 from shoprank.core.data.sample.vocabulary import ADJECTIVES, BRANDS, COLORS, COMPLEMENTS, LEAVES, LOCALES, SELLING_POINTS, Leaf
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.data.schema import write_tables
@@ -31,10 +32,7 @@ KIND_WEIGHTS = np.array([0.15, 0.35, 0.15, 0.15, 0.20])
 DRIFT_KIND_WEIGHTS = np.array([0.05, 0.25, 0.30, 0.30, 0.10])
 COLOR_PARAPHRASES = {"navy": "dark blue", "grey": "gray", "beige": "tan", "olive": "khaki", "purple": "violet", "brown": "chocolate"}
 SIZE_PARAPHRASES = {"S": "small", "M": "medium", "L": "large", "XL": "extra large", "XS": "extra small"}
-# Click model: examination by position, attractiveness by label, purchase given a click.
-EXAMINATION = 1.0 / np.arange(1, 11) ** 0.9
-ATTRACTIVENESS = np.array([0.03, 0.12, 0.35, 0.75])
-PURCHASE = np.array([0.0, 0.05, 0.12, 0.35])
+CLICK_MODEL = ClickModel()  # position bias x label-driven attraction (core/data/sample/click_model.py)
 _LEAF_INDEX = {leaf.name: i for i, leaf in enumerate(LEAVES)}
 _COMPLEMENT_OF: dict[str, set] = {}
 for _a, _b in COMPLEMENTS:
@@ -359,14 +357,13 @@ def _interactions(config: SampleConfig, rng: np.random.Generator, queries, judgm
             order = np.argsort(-(0.6 * labels + rng.normal(0, 1.0, size=labels.size)), kind="stable")[:10]
             user = hashlib.sha256(f"user-{int(rng.integers(5000))}".encode()).hexdigest()[:16]
             ts = start + pd.Timedelta(seconds=float(rng.uniform(0, 14 * 86400)))
+            clicked, purchased = CLICK_MODEL.session(labels[order], rng)
             for pos, j in enumerate(order, start=1):
-                clicked = bool(rng.random() < EXAMINATION[pos - 1] * ATTRACTIVENESS[labels[j]])
-                purchased = bool(clicked and rng.random() < PURCHASE[labels[j]])
                 rows.append({
                     "event_id": f"E{len(rows):08d}", "ts": ts + pd.Timedelta(seconds=pos),
                     "session_id": f"S{session:07d}", "user_id": user, "query": query,
-                    "product_id": pids[j], "position": pos, "clicked": clicked,
-                    "purchased": purchased, "model_version": model_version,
+                    "product_id": pids[j], "position": pos, "clicked": bool(clicked[pos - 1]),
+                    "purchased": bool(purchased[pos - 1]), "model_version": model_version,
                 })
             session += 1
     return pd.DataFrame(rows)
