@@ -1,6 +1,7 @@
 """The canary's decision page, in Markdown and HTML, and its flat metrics.
 
-Top: the final verdict and its reason. Then one row per step: the candidate's traffic share, the
+Top: the final verdict and its reason. Then one row per step (the evaluation that ended it; holds
+waiting for more evidence are counted, and kept in the JSON): the candidate's traffic share, the
 SLO figures of both versions (requests, success rate, p99 latency), the ranking evidence
 (interleaving wins / losses / ties with the sign test's p-value, or CTR and purchase rate of a
 split with the two-proportion test's p-value) and the step's verdict with its reason.
@@ -11,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from shoprank.core.canary.decision import PROMOTE, ROLLBACK, CanaryPolicy, Decision, VersionStats
+from shoprank.core.canary.decision import HOLD, PROMOTE, ROLLBACK, CanaryPolicy, Decision, VersionStats
 from shoprank.core.common.html_page import escape, page, table, verdict
 
-HEADERS = ("step", "candidate traffic", "requests (stable / candidate)", "success rate (stable / candidate)",
+HEADERS = ("evaluation", "candidate traffic", "requests (stable / candidate)", "success rate (stable / candidate)",
            "p99 ms (stable / candidate)", "ranking evidence", "p-value", "verdict", "reason")
 
 
@@ -41,9 +42,21 @@ def _evidence(decision: Decision) -> str:
     return f"CTR {ctr[0]:.3f} vs {ctr[1]:.3f}; purchases {buy[0]:.3f} vs {buy[1]:.3f} (p={ranking['purchase_p_value']:.3g})"
 
 
+def shown(steps: Sequence[StepRecord]) -> list[tuple[int, StepRecord]]:
+    """(evaluation number, record) of the evaluations that ended a step (a verdict other than
+    hold) and of the last one; the holds in between only waited for more evidence."""
+    return [(i, s) for i, s in enumerate(steps, start=1) if s.decision.verdict != HOLD or i == len(steps)]
+
+
+def _held_note(steps: Sequence[StepRecord]) -> str:
+    held = len(steps) - len(shown(steps))
+    return (f"{len(steps)} evaluations; shown: those that ended a step and the last; the {held} that held for more "
+            "evidence are in canary.json.") if held else f"{len(steps)} evaluations."
+
+
 def _rows(steps: Sequence[StepRecord]) -> list[list]:
     rows = []
-    for i, step in enumerate(steps, start=1):
+    for i, step in shown(steps):
         s, c, d = step.stable, step.candidate, step.decision
         p_value = d.ranking.get("p_value") if d.ranking else None
         rows.append([i, f"{c.traffic_percent:g}%", f"{s.requests} / {c.requests}",
@@ -74,7 +87,7 @@ def decision_markdown(steps: Sequence[StepRecord], policy: CanaryPolicy, title: 
     def cell(value) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"# {title}", "", f"**{cell(_headline(steps))}**", "", _policy_line(policy), "",
+    lines = [f"# {title}", "", f"**{cell(_headline(steps))}**", "", _policy_line(policy), "", _held_note(steps), "",
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in _rows(steps)]
     return "\n".join(lines) + "\n"
@@ -85,7 +98,7 @@ def decision_html(steps: Sequence[StepRecord], policy: CanaryPolicy, title: str 
     final = final_decision(steps)
     ok = None if final is None or final.verdict not in (PROMOTE, ROLLBACK) else final.verdict == PROMOTE
     body = (verdict(_headline(steps), ok) + f"<p class='muted'>{escape(_policy_line(policy))}</p>"
-            + "<h2>Steps</h2>" + table(HEADERS, _rows(steps)))
+            + "<h2>Steps</h2>" + f"<p class='muted'>{escape(_held_note(steps))}</p>" + table(HEADERS, _rows(steps)))
     return page(title, body)
 
 

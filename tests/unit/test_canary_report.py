@@ -36,3 +36,13 @@ def test_rollback_page_is_red_and_metrics_flag_it():
     metrics = decision_metrics(steps)
     assert metrics["rolled_back"] == 1.0 and metrics["promoted"] == 0.0 and metrics["candidate_success_rate"] == 0.8
     assert decision_metrics([]) == {"steps": 0.0}
+
+
+def test_holds_between_steps_are_counted_not_listed():
+    stable = VersionStats("v1", 90, requests=400, p99_ms=40.0)
+    waiting = VersionStats("v2", 10, requests=5, p99_ms=40.0)
+    ready = VersionStats("v2", 10, requests=80, p99_ms=40.0)
+    steps = [StepRecord(stable, c, decide(stable, c, POLICY)) for c in (waiting, waiting, ready)]
+    md = decision_markdown(steps, POLICY)
+    rows = [line for line in md.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 1 and rows[0].startswith("| 3 | 10% |") and "the 2 that held" in md
