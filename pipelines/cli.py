@@ -13,6 +13,7 @@ import typer
 
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
+from shoprank.pipelines.canary_command import canary  # noqa: F401  (importing registers `canary`)
 
 
 @app.command()
