@@ -1,10 +1,10 @@
 """Simulated shoppers: queries drawn from a data set's queries, clicks and purchases from the
 sample's click model (core/data/sample/click_model.py: position bias x label-driven attraction).
 
-Session i of seed s is the same shopper whoever serves it: its query, candidates and user come
-from a generator seeded with (s, i, 0) and its clicks from one seeded with (s, i, 1), so two
-rankers shown to the same session meet the same random stream (common random numbers, up to the
-first click, after which a purchase draw shifts it).
+Session i of seed s is the same shopper whoever serves it: its query and user come from a block
+of draws seeded with (s, i // BLOCK, 0) and its clicks from a row of uniforms seeded with
+(s, i // BLOCK, 1), so two rankers shown to the same session meet the same random numbers (common
+random numbers, up to the first click, after which a purchase draw shifts them).
 A result's label is its judged grade for the query (0 when unjudged).
 """
 
@@ -21,6 +21,7 @@ from shoprank.core.data.sample.click_model import ClickModel
 
 PRODUCT_FIELDS = ("product_id", "title", "description", "brand", "category", "price", "attributes")
 USER_POPULATION = 5000
+BLOCK = 1024  # sessions whose draws are made together
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +85,7 @@ class SimulatedShoppers:
             pids = sorted(self._labels[qid])
             order = np.random.default_rng([seed, _stable_int(qid)]).permutation(len(pids))
             self._candidates[qid] = tuple(pids[i] for i in order)
+        self._blocks: dict = {}
         products = tables.get("products")
         self._products = ({str(r["product_id"]): {k: r.get(k) for k in PRODUCT_FIELDS}
                            for r in products.to_dict("records")} if products is not None else {})
@@ -96,10 +98,26 @@ class SimulatedShoppers:
         """Session number `index` (>= 0) of this seed's stream."""
         if index < 0:
             raise ConfigError(f"expected a session index >= 0, got {index}")
-        rng = np.random.default_rng([self.seed, index, 0])
-        qid, query, locale = self._queries[int(rng.integers(len(self._queries)))]
-        user = hashlib.sha256(f"shopper-{int(rng.integers(USER_POPULATION))}".encode()).hexdigest()
+        block, row = divmod(index, BLOCK)
+        queries, users = self._block(block, 0)
+        qid, query, locale = self._queries[int(queries[row])]
+        user = hashlib.sha256(f"shopper-{int(users[row])}".encode()).hexdigest()
         return Session(index, f"sim-{self.seed}-{index:08d}", user, qid, query, locale, self._candidates[qid])
+
+    def _block(self, block: int, kind: int):
+        """Draws of BLOCK sessions: kind 0 -> (query numbers, user numbers); kind 1 -> click uniforms."""
+        key = (block, kind)
+        cached = self._blocks.get(key)
+        if cached is None:
+            rng = np.random.default_rng([self.seed, block, kind])
+            if kind == 0:
+                cached = (rng.integers(len(self._queries), size=BLOCK), rng.integers(USER_POPULATION, size=BLOCK))
+            else:  # enough for abandonment, a click and a purchase at every rank
+                cached = rng.random((BLOCK, 1 + 2 * self.click_model.depth))
+            if len(self._blocks) > 8:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[key] = cached
+        return cached
 
     def sessions(self, n: int, start: int = 0) -> Iterator[Session]:
         """Sessions start .. start + n - 1."""
@@ -113,7 +131,8 @@ class SimulatedShoppers:
     def react(self, session: Session, shown: Sequence[str]) -> Reaction:
         """The shopper's clicks and purchases on a page listing `shown` (product ids, best first)."""
         labels = self.labels(session, shown)
-        clicked, purchased = self.click_model.session(labels, np.random.default_rng([self.seed, session.index, 1]))
+        block, row = divmod(session.index, BLOCK)
+        clicked, purchased = self.click_model.session(labels, _Uniforms(self._block(block, 1)[row]))
         return Reaction(clicked, purchased, labels)
 
     def candidates(self, session: Session) -> list[dict]:
@@ -130,3 +149,13 @@ class SimulatedShoppers:
 def _stable_int(text: str) -> int:
     """A process-independent integer for a string (Python's hash() is salted per process)."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+class _Uniforms:
+    """A row of pre-drawn uniforms handed out in order, where the click model asks a generator."""
+
+    def __init__(self, values: np.ndarray):
+        self._values = iter(values.tolist())
+
+    def random(self) -> float:
+        return next(self._values)
