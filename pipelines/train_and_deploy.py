@@ -5,6 +5,7 @@ dsl.If(blessed) -> deploy -> canary.
 from kfp import dsl
 
 from shoprank.components.baseline.component import evaluate_baseline
+from shoprank.components.blessing.component import blessing
 from shoprank.components.canary.component import canary_rollout
 from shoprank.components.deploy.component import deploy_model
 from shoprank.components.evaluate.component import evaluate_reranker
@@ -70,7 +71,9 @@ def train_and_deploy(
         min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion, baselines=baselines,
         embedding_cache_dir=embedding_cache_dir,
     ).set_display_name("evaluate")
-    with dsl.If(evaluated.outputs["blessed"] == True, name="blessed"):  # noqa: E712 (a kfp condition, not a bool)
+    # Branch on the blessing task's single output: kfp.local cannot branch on evaluate's named output.
+    blessed = blessing(evaluation=evaluated.outputs["evaluation"]).set_display_name("blessing")
+    with dsl.If(blessed.output == True, name="blessed"):  # noqa: E712 (a kfp condition, not a bool)
         deployed = deploy_model(model=trained.outputs["model"], target=deploy_target,
                                 champion_model_uri=champion_model_uri).set_display_name("deploy")
         canary_rollout(inference_service=deployed.outputs["inference_service"],

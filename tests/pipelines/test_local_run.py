@@ -27,7 +27,7 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     assert summary["succeeded"] is True
     assert set(summary["stages"]) == {
         "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker",
-        "deploy-model", "canary-rollout"}
+        "blessing", "deploy-model", "canary-rollout"}
     ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
