@@ -14,6 +14,9 @@ import typer
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
 from shoprank.pipelines.canary_command import canary  # noqa: F401  (importing registers `canary`)
+from shoprank.pipelines.manifests_command import manifests_app
+
+app.add_typer(manifests_app, name="manifests")
 
 
 @app.command()
@@ -56,6 +59,8 @@ def submit(
     experiment: str = typer.Option("shoprank", help="Experiment name."),
     pipeline: str = typer.Option(DEFAULT_PIPELINE, help="Pipeline name."),
     package: Optional[Path] = typer.Option(None, help="Already compiled IR YAML; compiled now when absent."),
+    namespace: Optional[str] = typer.Option(None, help="Kubeflow profile namespace (multi-user installs)."),
+    service_account: Optional[str] = typer.Option(None, help="Account the run's pods use, e.g. shoprank-pipeline."),
 ):
     """Compile (if needed) and submit a run to a Kubeflow Pipelines cluster."""
     import tempfile
@@ -64,7 +69,8 @@ def submit(
 
     if package is None:
         package = compile_pipeline(pipeline, Path(tempfile.mkdtemp()) / f"{pipeline}.yaml")
-    run_id = submit_pipeline(package, host, experiment, {"data_uri": data_uri})
+    run_id = submit_pipeline(package, host, experiment, {"data_uri": data_uri}, namespace=namespace,
+                             service_account=service_account)
     console.print(f"submitted run [bold]{run_id}[/bold] to {host}")
 
 

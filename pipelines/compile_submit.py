@@ -29,13 +29,19 @@ def compile_pipeline(name: str, package_path: str | Path) -> Path:
     return package_path
 
 
-def submit_pipeline(package_path: str | Path, host: str, experiment: str, arguments: dict, run_name: str | None = None):
-    """Create a run of a compiled pipeline on a Kubeflow Pipelines endpoint; returns the run id."""
+def submit_pipeline(package_path: str | Path, host: str, experiment: str, arguments: dict, run_name: str | None = None,
+                    namespace: str | None = None, service_account: str | None = None):
+    """Create a run of a compiled pipeline on a Kubeflow Pipelines endpoint; returns the run id.
+
+    namespace: the Kubeflow profile namespace (multi-user installs); service_account: the account
+    the run's pods use (manifests/base/rbac.yaml's shoprank-pipeline may create what deploy needs).
+    """
     import kfp
 
-    client = kfp.Client(host=host)
+    client = kfp.Client(host=host, **({"namespace": namespace} if namespace else {}))
     result = client.create_run_from_pipeline_package(
         str(package_path), arguments=arguments, experiment_name=experiment, run_name=run_name,
+        namespace=namespace, service_account=service_account,
     )
     log.info("submitted run %s to %s (experiment %s)", result.run_id, host, experiment)
     return result.run_id
