@@ -10,7 +10,9 @@ deployment modes (docs: kserve.github.io/website "Canary rollout"):
   previous revision takes 100% again, the latest stays deployed).
 - RawDeployment (KServe >= 0.20): `spec.canary` lists variants `{predictor: {name, ...},
   trafficPercent}` (`status.canaryStatuses`); promote makes the canary's predictor the main one
-  (same name, so no restart) and removes the list; roll back sets its trafficPercent to 0.
+  (same name, so no restart; the main predictor's autoscaling kept) and removes the list; roll
+  back sets its trafficPercent to 0.
+Objects come from the pure builders in serving/inference_service.py.
 Every change waits until the controller has observed it (status.observedGeneration >=
 metadata.generation), the Ready condition is True and the traffic reads as asked, or raises
 ClusterTimeout naming what it waited for and the last conditions seen.
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 SERVERLESS, RAW = "Serverless", "RawDeployment"
+# The main predictor's autoscaling survives a RawDeployment promotion (a canary runs fixed replicas).
+AUTOSCALING_KEYS = ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget")
 
 
 class ClusterError(ShoprankError, RuntimeError):
@@ -41,12 +45,13 @@ class ClusterTimeout(ClusterError):
 
 
 def deployment_mode(isvc: dict) -> str:
-    """Serverless (KServe's default) or RawDeployment, from the annotation or the status."""
+    """SERVERLESS (KServe's default; Knative) or RAW (RawDeployment; Standard), from the
+    annotation or the status; raises ConfigError for another value."""
+    from shoprank.serving.inference_service import DeploymentMode
+
     annotated = (isvc.get("metadata", {}).get("annotations") or {}).get(MODE_ANNOTATION)
-    mode = annotated or (isvc.get("status") or {}).get("deploymentMode") or SERVERLESS
-    if mode not in (SERVERLESS, RAW):
-        raise ConfigError(f"InferenceService: expected {MODE_ANNOTATION} {SERVERLESS} or {RAW}, got {mode!r}")
-    return mode
+    mode = DeploymentMode.parse(annotated or (isvc.get("status") or {}).get("deploymentMode") or SERVERLESS)
+    return RAW if mode is DeploymentMode.RAW else SERVERLESS
 
 
 def condition(isvc: dict, kind: str = "Ready") -> dict:
@@ -138,7 +143,9 @@ class KServeCluster:
         annotations; waits until it is Ready with the canary traffic the spec asks for.
 
         A first deployment has no previous revision, so it is created without a canary (the
-        candidate takes all traffic). Returns the object as last read.
+        candidate takes all traffic). In RawDeployment mode a predictor rendered without a name
+        keeps the live one's (a promoted canary's), so the stable Deployment is not restarted.
+        Returns the object as last read.
         """
         name = isvc["metadata"]["name"]
         current = self.get(name)
@@ -147,8 +154,12 @@ class KServeCluster:
             log.info("creating InferenceService %s/%s (%s)", self.namespace, name, deployment_mode(body))
             self._create(body)
             return self.wait(name, lambda o: observed(o) and canary_percent(o) in (None, 100), "Ready, serving all traffic")
+        spec = copy.deepcopy(isvc["spec"])
+        live_name = (current.get("spec", {}).get("predictor") or {}).get("name")
+        if deployment_mode(isvc) == RAW and live_name and "name" not in spec.get("predictor", {}):
+            spec["predictor"]["name"] = live_name  # renaming the live predictor would restart it
         patch = {"metadata": {k: isvc["metadata"][k] for k in ("labels", "annotations") if k in isvc["metadata"]},
-                 "spec": merge_patch(current.get("spec", {}), isvc["spec"])}
+                 "spec": merge_patch(current.get("spec", {}), spec)}
         wanted = _asked_percent(isvc)
         log.info("patching InferenceService %s/%s (canary %s%%)", self.namespace, name, wanted)
         self._patch(name, patch)
@@ -179,8 +190,9 @@ class KServeCluster:
             variants = isvc["spec"].get("canary") or []
             if not variants:
                 raise ClusterError(f"InferenceService {self.namespace}/{name}: expected a spec.canary entry to promote, found none")
-            predictor = variants[0]["predictor"]
-            self._patch(name, {"spec": {"predictor": merge_patch(isvc["spec"]["predictor"], predictor), "canary": None}})
+            stable = isvc["spec"]["predictor"]
+            predictor = {**variants[0]["predictor"], **{k: stable[k] for k in AUTOSCALING_KEYS if k in stable}}
+            self._patch(name, {"spec": {"predictor": merge_patch(stable, predictor), "canary": None}})
             done = lambda o: observed(o) and not (o.get("status") or {}).get("canaryStatuses")  # noqa: E731
         else:
             self._patch(name, {"spec": {"predictor": {"canaryTrafficPercent": None}}})

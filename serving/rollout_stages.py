@@ -1,9 +1,9 @@
 """The deploy and canary stages: one function each, reading and writing the stage's files.
 
 deploy (target "local"): records the blessed model as the candidate and the champion (if any)
-as the stable version; nothing keeps running after the stage. A cluster target applies the
-InferenceService through serving/cluster.py (it needs the InferenceService builder; see
-`run_deploy_stage`).
+as the stable version; nothing keeps running after the stage. Target "cluster": renders the
+InferenceService (serving/inference_service.py) and applies it through serving/cluster.py, the
+candidate as a canary at the first step when a version is live.
 canary (target "local"): with a champion, the local canary (serving/local_canary.py) over the
 held-out queries' simulated shoppers decides promote or rollback; without one there is nothing
 to compare against, so the candidate is promoted as the first model.
@@ -11,6 +11,7 @@ to compare against, so the candidate is promoted as the first model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,14 +38,13 @@ def model_revision(model_dir: str | Path) -> str:
 
 
 def run_deploy_stage(model_dir: str | Path, out_path: str | Path, target: str = "local", name: str = "shoprank-reranker",
-                     champion_dir: str | Path | None = None, first_percent: int = 10) -> dict:
+                     champion_dir: str | Path | None = None, first_percent: int = 10, cluster=None) -> dict:
     """Write the deployment record (JSON) to out_path and return it.
 
     Record: target, name, model_dir, revision (model_revision), stable_model_dir (the champion
     or None), stable_revision, candidate_percent (the first canary step, or 100 with no champion).
-    Raises ConfigError for an unknown target, a missing model folder or a cluster target (the
-    cluster path applies the rendered InferenceService with serving/cluster.py and is not wired
-    into this stage yet).
+    target "cluster" needs `cluster` (a ClusterTarget) and applies the InferenceService instead
+    (see `deploy_to_cluster`). Raises ConfigError for an unknown target or a missing model folder.
     """
     if target not in TARGETS:
         raise ConfigError(f"deploy: expected target in {TARGETS}, got {target!r}")
@@ -52,8 +52,12 @@ def run_deploy_stage(model_dir: str | Path, out_path: str | Path, target: str = 
     if not model_dir.is_dir():
         raise ConfigError(f"deploy: expected a model folder at {model_dir}, found none")
     if target == "cluster":
-        raise ConfigError("deploy: expected target 'local'; the cluster target needs the InferenceService builder "
-                          "(serving/inference_service.py), which this stage does not call yet")
+        if cluster is None:
+            raise ConfigError("deploy: expected cluster settings (namespace, storage URIs, image) for target 'cluster', got none")
+        record = deploy_to_cluster(cluster, name, model_revision(model_dir), first_percent)
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_path).write_text(json.dumps(record, indent=2))
+        return record
     champion = Path(champion_dir) if champion_dir else None
     if champion is not None and not champion.is_dir():
         raise ConfigError(f"deploy: expected the champion's model folder at {champion}, found none")
@@ -65,6 +69,58 @@ def run_deploy_stage(model_dir: str | Path, out_path: str | Path, target: str = 
     Path(out_path).write_text(json.dumps(record, indent=2))
     log.info("deploy: %s revision %s (stable: %s)", name, record["revision"][:12], record["stable_revision"] and record["stable_revision"][:12])
     return record
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterTarget:
+    """Where and how the cluster deploy goes.
+
+    namespace: the InferenceService's namespace. storage_uri: the candidate model's URI (s3://,
+    gs://, pvc://). stable_storage_uri: the live model's URI (RawDeployment needs it to render the
+    stable predictor; "" = none). image: the project image. mode: Serverless (Knative) or
+    RawDeployment (Standard). api_client: a kubernetes ApiClient (None: kubeconfig or in-cluster).
+    timeout_s: how long to wait for the rollout.
+    """
+
+    namespace: str
+    storage_uri: str
+    image: str
+    stable_storage_uri: str = ""
+    mode: str = "Serverless"
+    api_client: object = None
+    timeout_s: float = 600.0
+
+
+def deploy_to_cluster(target: ClusterTarget, name: str, revision: str, first_percent: int) -> dict:
+    """Create the InferenceService, or roll the candidate out as a canary at first_percent next to
+    the live version (Serverless: canaryTrafficPercent; RawDeployment: a spec.canary entry named
+    after the revision), through serving/cluster.py; returns the deployment record."""
+    from shoprank.serving.cluster import KServeCluster, canary_percent
+    from shoprank.serving.inference_service import DeploymentMode, PredictorConfig, RawCanary, build_inference_service
+
+    mode = DeploymentMode.parse(target.mode)
+    cluster = KServeCluster(target.namespace, api_client=target.api_client, timeout_s=target.timeout_s)
+    live = cluster.get(name) is not None
+    candidate = PredictorConfig(target.storage_uri, target.image)
+    if not live:
+        isvc = build_inference_service(name, candidate, mode=mode, namespace=target.namespace)
+    elif mode is DeploymentMode.SERVERLESS:
+        isvc = build_inference_service(name, candidate, mode=mode, namespace=target.namespace,
+                                       canary_traffic_percent=first_percent)
+    else:
+        if not target.stable_storage_uri:
+            raise ConfigError(f"deploy: expected the live model's storage URI to render {name}'s stable predictor "
+                              "in RawDeployment mode, got none")
+        isvc = build_inference_service(name, PredictorConfig(target.stable_storage_uri, target.image), mode=mode,
+                                       namespace=target.namespace,
+                                       canaries=[RawCanary(f"r{revision[:8]}", candidate, first_percent)])
+    applied = cluster.apply(isvc)
+    status = applied.get("status") or {}
+    percent = canary_percent(applied)
+    return {"target": "cluster", "name": name, "namespace": target.namespace, "mode": mode.value, "revision": revision,
+            "storage_uri": target.storage_uri, "stable_storage_uri": target.stable_storage_uri or None,
+            "candidate_percent": 100 if percent is None else percent, "url": status.get("url"),
+            "predictor_revision": ((status.get("components") or {}).get("predictor") or {}).get("latestReadyRevision")}
 
 
 def run_canary_stage(deployment: dict, data_dir: str | Path, pairs_path: str | Path | None, out_dir: str | Path,

@@ -5,39 +5,37 @@ of ours is mocked. Objects are also validated against the InferenceService CRD w
 found (SHOPRANK_CRD_DIR, as in tests/manifests).
 """
 
-import copy
-
 import pytest
 
 from support.kserve_api_stub import KServeApiStub
 from shoprank.core.common.errors import ConfigError
 from shoprank.serving.cluster import ClusterError, ClusterTimeout, KServeCluster, canary_percent, merge_patch
+from shoprank.serving.inference_service import PredictorConfig, RawCanary, build_inference_service
 
 NS = "shop"
 IMAGE = "registry.example/shoprank:0.1.0"
 
 
-def isvc(storage_uri: str, canary: int | None = None, mode: str = "Serverless", image: str = IMAGE,
-         variant: str = "v1") -> dict:
-    """A minimal InferenceService (custom predictor container), as the builders render one."""
-    container = {"name": "kserve-container", "image": image, "args": ["shoprank", "serve", "/mnt/models", "--port", "8080"],
-                 "env": [{"name": "STORAGE_URI", "value": storage_uri}]}
-    predictor = {"name": variant if mode == "RawDeployment" else None, "minReplicas": 1, "containers": [container]}
-    predictor = {k: v for k, v in predictor.items() if v is not None}
-    if canary is not None and mode == "Serverless":
-        predictor["canaryTrafficPercent"] = canary
-    obj = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-           "metadata": {"name": "reranker", "namespace": NS, "annotations": {"serving.kserve.io/deploymentMode": mode}},
-           "spec": {"predictor": predictor}}
-    return obj
+def isvc(version: str, canary: int | None = None, mode: str = "Serverless", image: str = IMAGE) -> dict:
+    """The InferenceService the builder renders for model `version` (Serverless: the candidate predictor)."""
+    return build_inference_service("reranker", PredictorConfig(f"s3://models/{version}", image), mode=mode,
+                                   namespace=NS, canary_traffic_percent=canary)
+
+
+def raw_stable(version: str, canaries=()) -> dict:
+    """RawDeployment: the stable predictor (autoscaled 2..4 on cpu) and optional spec.canary entries."""
+    stable_cfg = PredictorConfig(f"s3://models/{version}", IMAGE, min_replicas=2, max_replicas=4, scale_metric="cpu",
+                                 scale_target=70)
+    return build_inference_service("reranker", stable_cfg, mode="RawDeployment", namespace=NS, canaries=canaries)
 
 
 def raw_with_canary(stable: str, candidate: str, percent: int) -> dict:
-    """Stable and candidate variants named after their model versions (v1, v2, ...)."""
-    obj = isvc(f"s3://models/{stable}", mode="RawDeployment", variant=stable)
-    candidate = copy.deepcopy(isvc(f"s3://models/{candidate}", mode="RawDeployment", variant=candidate)["spec"]["predictor"])
-    obj["spec"]["canary"] = [{"predictor": candidate, "trafficPercent": percent}]
-    return obj
+    """The stable predictor plus one spec.canary entry named after the candidate's version."""
+    return raw_stable(stable, [RawCanary(candidate, PredictorConfig(f"s3://models/{candidate}", IMAGE), percent)])
+
+
+def storage_uri(predictor: dict) -> str:
+    return next(e["value"] for e in predictor["containers"][0]["env"] if e["name"] == "STORAGE_URI")
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +58,11 @@ def cluster_for(stub, timeout_s=5.0):
 def test_serverless_canary_steps_promote_and_rollback(validate):
     with KServeApiStub(validate=validate) as stub:
         cluster = cluster_for(stub)
-        first = cluster.apply(isvc("s3://models/v1", canary=10))  # nothing to canary against: all traffic
+        first = cluster.apply(isvc("v1", canary=10))  # nothing to canary against: all traffic
         assert canary_percent(first) is None and first["status"]["components"]["predictor"]["traffic"][0]["percent"] == 100
         assert "canaryTrafficPercent" not in first["spec"]["predictor"]
         v1 = first["status"]["components"]["predictor"]["latestReadyRevision"]
-        stepped = cluster.apply(isvc("s3://models/v2", canary=10))
+        stepped = cluster.apply(isvc("v2", canary=10))
         traffic = {t["tag"]: t for t in stepped["status"]["components"]["predictor"]["traffic"]}
         assert traffic["prev"]["revisionName"] == v1 and traffic["prev"]["percent"] == 90 and traffic["latest"]["percent"] == 10
         for percent in (25, 50):
@@ -76,7 +74,7 @@ def test_serverless_canary_steps_promote_and_rollback(validate):
                                          "latestRevision": True, "tag": "latest"}]
         assert component["previousRolledoutRevision"] == v1
         # Next candidate, rolled back: the promoted revision serves everything again, the candidate stays deployed.
-        cluster.apply(isvc("s3://models/v3", canary=10))
+        cluster.apply(isvc("v3", canary=10))
         rolled = cluster.rollback("reranker")
         assert rolled["spec"]["predictor"]["canaryTrafficPercent"] == 0
         traffic = {t["tag"]: t for t in rolled["status"]["components"]["predictor"]["traffic"]}
@@ -89,15 +87,17 @@ def test_serverless_canary_steps_promote_and_rollback(validate):
 def test_raw_deployment_canary_list_steps_and_promotes_without_renaming(validate):
     with KServeApiStub(validate=validate) as stub:
         cluster = cluster_for(stub)
-        cluster.apply(isvc("s3://models/v1", mode="RawDeployment"))
+        cluster.apply(raw_stable("v1"))
         stepped = cluster.apply(raw_with_canary("v1", "v2", 10))
         assert stepped["status"]["canaryStatuses"] == [{"name": "v2", "ready": True, "trafficPercent": 10}]
         assert canary_percent(cluster.set_canary_percent("reranker", 50)) == 50
         promoted = cluster.promote("reranker")
         assert "canary" not in promoted["spec"] and "canaryStatuses" not in promoted["status"]
         predictor = promoted["spec"]["predictor"]
-        assert predictor["name"] == "v2" and predictor["containers"][0]["env"][0]["value"] == "s3://models/v2"
-        cluster.apply(raw_with_canary("v2", "v3", 10))
+        assert predictor["name"] == "v2" and storage_uri(predictor) == "s3://models/v2"
+        assert predictor["maxReplicas"] == 4 and predictor["scaleMetric"] == "cpu"  # the main autoscaling stays
+        kept = cluster.apply(raw_with_canary("v2", "v3", 10))  # rendered without a name: the live one keeps "v2"
+        assert kept["spec"]["predictor"]["name"] == "v2" and storage_uri(kept["spec"]["canary"][0]["predictor"]) == "s3://models/v3"
         rolled = cluster.rollback("reranker")
         assert rolled["spec"]["canary"][0]["trafficPercent"] == 0 and rolled["spec"]["predictor"]["name"] == "v2"
         assert rolled["status"]["canaryStatuses"][0]["trafficPercent"] == 0
@@ -106,9 +106,9 @@ def test_raw_deployment_canary_list_steps_and_promotes_without_renaming(validate
 def test_a_candidate_that_never_gets_ready_times_out_with_the_conditions_and_rolls_back():
     with KServeApiStub(failing_images={"registry.example/broken:1"}) as stub:
         cluster = cluster_for(stub, timeout_s=1.0)
-        cluster.apply(isvc("s3://models/v1"))
+        cluster.apply(isvc("v1"))
         with pytest.raises(ClusterTimeout, match=r"expected Ready with the candidate at 10% within 1 s.*Ready=False \(RevisionFailed"):
-            cluster.apply(isvc("s3://models/v2", canary=10, image="registry.example/broken:1"))
+            cluster.apply(isvc("v2", canary=10, image="registry.example/broken:1"))
         rolled = cluster.rollback("reranker")
         assert rolled["status"]["components"]["predictor"]["traffic"][0]["percent"] == 100
 
@@ -121,12 +121,12 @@ def test_refusals_are_typed_and_name_what_was_expected():
         assert cluster.get("missing") is None
         with pytest.raises(ConfigError, match="canary percent from 0 to 100, got 120"):
             cluster.set_canary_percent("reranker", 120)
-        cluster.apply(isvc("s3://models/v1", mode="RawDeployment"))
+        cluster.apply(isvc("v1", mode="Standard"))
         with pytest.raises(ClusterError, match="expected a spec.canary entry to promote"):
             cluster.promote("reranker")
     with KServeApiStub(validate=lambda obj: ["spec.predictor.minReplicas: -1 is less than the minimum of 0"]) as stub:
         with pytest.raises(ClusterError, match="HTTP 422.*minReplicas"):
-            cluster_for(stub).apply(isvc("s3://models/v1"))
+            cluster_for(stub).apply(isvc("v1"))
 
 
 def test_merge_patch_turns_the_old_object_into_the_new():
@@ -142,7 +142,28 @@ def test_merge_patch_turns_the_old_object_into_the_new():
 def test_the_stub_checks_objects_against_the_crd(validate):
     if validate is None:
         pytest.skip("InferenceService CRD schema not found (SHOPRANK_CRD_DIR)")
-    assert validate(isvc("s3://models/v1")) == [] and validate(raw_with_canary("v1", "v2", 10)) == []
-    bad = isvc("s3://models/v1")
+    assert validate(isvc("v1")) == [] and validate(raw_with_canary("v1", "v2", 10)) == []
+    bad = isvc("v1")
     bad["spec"]["predictor"]["canaryTrafficPercnt"] = 10
     assert any("canaryTrafficPercnt" in e for e in validate(bad))
+
+
+def test_deploy_stage_creates_then_canaries_the_next_model(tmp_path):
+    from kubernetes import client
+
+    from shoprank.serving.rollout_stages import ClusterTarget, run_deploy_stage
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "manifest.json").write_text("{}")
+    with KServeApiStub() as stub:
+        api = client.ApiClient(client.Configuration(host=stub.url))
+        first = run_deploy_stage(model, tmp_path / "a.json", target="cluster", name="reranker",
+                                 cluster=ClusterTarget(NS, "s3://models/v1", IMAGE, api_client=api, timeout_s=5))
+        assert first["candidate_percent"] == 100 and first["url"] == "http://reranker.shop.example.com"
+        second = run_deploy_stage(model, tmp_path / "b.json", target="cluster", name="reranker",
+                                  cluster=ClusterTarget(NS, "s3://models/v2", IMAGE, api_client=api, timeout_s=5))
+        assert second["candidate_percent"] == 10 and second["predictor_revision"] == "reranker-predictor-00002"
+        raw = ClusterTarget(NS, "s3://models/v2", IMAGE, mode="RawDeployment", api_client=api, timeout_s=5)
+        with pytest.raises(ConfigError, match="live model's storage URI"):
+            run_deploy_stage(model, tmp_path / "c.json", target="cluster", name="reranker", cluster=raw)

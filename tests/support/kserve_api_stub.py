@@ -140,10 +140,11 @@ class KServeApiStub:
             obj = self.objects.get((ns, name))
             if obj is None or obj["metadata"]["generation"] != generation:
                 return
-            raw = (obj["metadata"].get("annotations") or {}).get("serving.kserve.io/deploymentMode") == "RawDeployment"
+            mode = (obj["metadata"].get("annotations") or {}).get("serving.kserve.io/deploymentMode", "Serverless")
+            raw = mode.lower() in ("rawdeployment", "standard")
             status = self._raw_status(obj) if raw else self._serverless_status(ns, name, obj)
             status.update(observedGeneration=generation, url=f"http://{name}.{ns}.example.com",
-                          deploymentMode="RawDeployment" if raw else "Serverless")
+                          deploymentMode=mode)
             obj["status"] = status
 
     def _failing(self, predictor) -> bool:
