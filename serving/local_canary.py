@@ -146,10 +146,14 @@ def local_canary(stable_dir: str | Path, candidate_dir: str | Path, shoppers: Si
     """Start `shoprank serve` for both model folders, run the canary, write the decision page to
     out_dir (with the servers' logs), stop the servers. Raises ServeError when one does not start."""
     out_dir = Path(out_dir)
+    stable = ServeProcess(stable_dir, "stable", out_dir / "serve-stable.log", extra_args=config.serve_args)
+    candidate = ServeProcess(candidate_dir, "candidate", out_dir / "serve-candidate.log", extra_args=config.serve_args)
     with contextlib.ExitStack() as stack:
-        stable = stack.enter_context(ServeProcess(stable_dir, "stable", out_dir / "serve-stable.log", extra_args=config.serve_args))
-        candidate = stack.enter_context(ServeProcess(candidate_dir, "candidate", out_dir / "serve-candidate.log",
-                                                     extra_args=config.serve_args))
+        for server in (stable, candidate):  # both load their models at once
+            server.launch()
+            stack.callback(server.stop)
+        for server in (stable, candidate):
+            server.wait_ready()
         result = run_canary(Upstream("stable", stable.url, "stable"), Upstream("candidate", candidate.url, "candidate"),
                             shoppers, config)
     result.write(out_dir, config.policy)

@@ -52,13 +52,23 @@ class ServeProcess:
         self.stop()
 
     def start(self) -> None:
-        import httpx
+        """Launch and wait until ready."""
+        self.launch()
+        self.wait_ready()
 
+    def launch(self) -> None:
+        """Start the process without waiting (launch several, then wait_ready on each)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         log.info("starting %s: %s", self.name, " ".join(self.command))
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.ready_timeout_s
+        self._launched = time.monotonic()
+
+    def wait_ready(self) -> None:
+        """Poll the readiness route until 200; raises ServeError when the process exits or the time runs out."""
+        import httpx
+
+        deadline = self._launched + self.ready_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._log.close()
