@@ -19,7 +19,8 @@ of all sessions so far. Figures, per method, over seeds:
 - correct_verdict_rate(_ab): the share of seeds whose FIRST look with p < alpha (the canary's
   sequential decision) names the truly better ranker; median_first_verdict_*: its sessions.
 - A/A (both sides the same ranker): the share of seeds with any verdict by the interleaving cap,
-  the price of looking repeatedly.
+  the price of looking repeatedly; the always-valid sequential p-value (core/canary/evidence.py,
+  CanaryPolicy(sequential=True)) keeps it under alpha, at the cost of more sessions (its own rows).
 Click model: the sample's (every shopper examines the page, about 88% of sessions click), with
 `--abandonment` of the shoppers leaving without a click whatever the page shows (default 0.5; the
 sample's own click log uses 0). The JSON also holds the run at abandonment 0 ("no_abandonment",
@@ -80,9 +81,8 @@ def look_grid(first: int, cap: int, growth: float = 1.02) -> list[int]:
 
 
 def interleaving_looks(shoppers, candidate: dict, stable: dict, looks: list[int], seed: int) -> np.ndarray:
-    """Per look: signed p-value evidence, +1 candidate better at p < alpha later decided by the caller;
-    returns an array [len(looks), 2] of (p_value, sign of wins - losses)."""
-    out = np.zeros((len(looks), 2))
+    """Per look (p_value of the sign test, sign of wins - losses, always-valid sequential p_value)."""
+    out = np.zeros((len(looks), 3))
     wins = losses = 0
     k = 0
     for i in range(looks[-1]):
@@ -92,7 +92,8 @@ def interleaving_looks(shoppers, candidate: dict, stable: dict, looks: list[int]
         wins += winner == A
         losses += winner == B
         if i + 1 == looks[k]:
-            out[k] = interleaving_test(wins, losses).p_value, np.sign(wins - losses)
+            test = interleaving_test(wins, losses)
+            out[k] = test.p_value, np.sign(wins - losses), test.sequential_p_value
             k += 1
     return out
 
@@ -144,11 +145,15 @@ def run(s: Scenario, label: str) -> dict:
     out = {}
     for method, looks in (("interleaving", s.looks_interleaving), ("ab", s.looks_ab)):
         out[method] = summarise_method(per_method[method], np.array(truths), looks, s.alpha)
-    aa = {"interleaving": 0, "ab": 0}
+    sequential = [r[:, [2, 1]] for r in per_method["interleaving"]]  # the always-valid p in the p column
+    out["interleaving_sequential"] = summarise_method(sequential, np.array(truths), s.looks_interleaving, s.alpha)
+    aa = {"interleaving": 0, "interleaving_sequential": 0, "ab": 0}
     for seed in range(s.aa_seeds):
         shoppers = SimulatedShoppers(s.tables, seed=10_000 + seed, click_model=s.click_model)
         same = s.pages["better"]
-        aa["interleaving"] += bool((interleaving_looks(shoppers, same, same, s.looks_interleaving, seed)[:, 0] < s.alpha).any())
+        evidence = interleaving_looks(shoppers, same, same, s.looks_interleaving, seed)
+        aa["interleaving"] += bool((evidence[:, 0] < s.alpha).any())
+        aa["interleaving_sequential"] += bool((evidence[:, 2] < s.alpha).any())
         aa["ab"] += bool((ab_looks(shoppers, same, same, s.looks_interleaving)[:, 0] < s.alpha).any())
     out["aa_verdict_rate"] = {m: v / s.aa_seeds if s.aa_seeds else None for m, v in aa.items()}
     out["seconds"] = round(time.perf_counter() - started, 1)
@@ -223,9 +228,15 @@ def main() -> None:
               f" -> ratio {f'{ratio:.1f}x' if ratio else 'n/a'} (target >= {TARGET_RATIO:g}x); first verdict correct in "
               f"{il['correct_verdict_rate']:.0%} (interleaving) / {ab['correct_verdict_rate']:.0%} (A/B) of seeds, median "
               f"{il['median_first_verdict']} / {ab['median_first_verdict']} sessions ({r['seconds']:.0f}s)")
+        seq = r["interleaving_sequential"]
+        print(f"  interleaving judged by the always-valid sequential p-value: {seq['sessions_to_verdict'] or f'> {cap_il}'} "
+              f"sessions for 95% of seeds, first verdict correct in {seq['correct_verdict_rate']:.0%}, median "
+              f"{seq['median_first_verdict']} sessions")
         if r["aa_verdict_rate"]["interleaving"] is not None:
             print(f"  A/A ({aa_seeds} seeds, up to {cap_il} sessions, looked at every 2%): a verdict in "
-                  f"{r['aa_verdict_rate']['interleaving']:.0%} (interleaving) / {r['aa_verdict_rate']['ab']:.0%} (A/B) of seeds")
+                  f"{r['aa_verdict_rate']['interleaving']:.0%} (interleaving, sign test) / "
+                  f"{r['aa_verdict_rate']['interleaving_sequential']:.0%} (interleaving, sequential p) / "
+                  f"{r['aa_verdict_rate']['ab']:.0%} (A/B) of seeds")
     main_run = results["main"]
     summary = {
         "sessions_to_verdict_interleaving": main_run["interleaving"]["sessions_to_verdict"],
@@ -235,6 +246,8 @@ def main() -> None:
         "correct_verdict_rate_ab": main_run["ab"]["correct_verdict_rate"],
         "median_first_verdict_interleaving": main_run["interleaving"]["median_first_verdict"],
         "median_first_verdict_ab": main_run["ab"]["median_first_verdict"],
+        "sessions_to_verdict_interleaving_sequential": main_run["interleaving_sequential"]["sessions_to_verdict"],
+        "correct_verdict_rate_sequential": main_run["interleaving_sequential"]["correct_verdict_rate"],
         "aa_verdict_rate": main_run["aa_verdict_rate"], "abandonment": args.abandonment,
         "ndcg_better": ndcg["better"], "ndcg_worse": ndcg["worse"], "ndcg_difference": ndcg["better"] - ndcg["worse"],
         "seeds": seeds, "alpha": args.alpha, "cap_interleaving": cap_il, "cap_ab": cap_ab,

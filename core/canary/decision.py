@@ -82,6 +82,10 @@ class CanaryPolicy:
     promotes on the SLOs and no significant loss.
     max_sessions: the canary's session budget (candidate sessions); reached without the win a
     promotion needs -> rollback. 0 = no budget (hold until evidence arrives).
+    sequential: judge interleaving with the always-valid sequential p-value
+    (core/canary/evidence.py) instead of the sign test's, so deciding at every look keeps the
+    false-verdict rate under alpha (default False: the sign test, as most interleaving studies
+    report it; its false-verdict rate grows with the number of looks).
     """
 
     steps: tuple = (10, 25, 50, 100)
@@ -93,6 +97,7 @@ class CanaryPolicy:
     alpha: float = 0.05
     require_ranking_win: bool = True
     max_sessions: int = 0
+    sequential: bool = False
 
     def __post_init__(self):
         steps = tuple(self.steps)
@@ -157,12 +162,14 @@ def ranking_evidence(stable: VersionStats, candidate: VersionStats, policy: Cana
     if policy.evidence == "interleaving":
         test = interleaving_test(candidate.interleaving_wins, stable.interleaving_wins,
                                  max(candidate.sessions - candidate.interleaving_wins - stable.interleaving_wins, 0))
-        significant = test.decided >= policy.min_sessions and test.p_value < policy.alpha
+        p_value = test.sequential_p_value if policy.sequential else test.p_value
+        significant = test.decided >= policy.min_sessions and p_value < policy.alpha
         direction = (1 if test.wins > test.losses else -1) if significant else 0
+        kind = "sequential p" if policy.sequential else "p"
         return {"method": "interleaving", "n": test.decided, "enough": test.decided >= policy.min_sessions,
-                "p_value": test.p_value, "direction": direction, "wins": test.wins, "losses": test.losses,
-                "ties": test.ties, "delta": test.delta,
-                "summary": f"interleaving {test.wins} wins / {test.losses} losses / {test.ties} ties, p={test.p_value:.3g}"}
+                "p_value": p_value, "sign_test_p_value": test.p_value, "sequential_p_value": test.sequential_p_value,
+                "direction": direction, "wins": test.wins, "losses": test.losses, "ties": test.ties, "delta": test.delta,
+                "summary": f"interleaving {test.wins} wins / {test.losses} losses / {test.ties} ties, {kind}={p_value:.3g}"}
     ctr = two_proportion_test("ctr", candidate.click_sessions, candidate.sessions, stable.click_sessions, stable.sessions)
     buy = two_proportion_test("purchase_rate", candidate.purchase_sessions, candidate.sessions,
                               stable.purchase_sessions, stable.sessions)

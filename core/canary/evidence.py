@@ -4,7 +4,10 @@ two-proportion test of a plain traffic split.
 Interleaving (Chapelle et al. 2012, sec. 4): sessions the candidate's team won vs sessions the
 stable team won, ties left out, tested with an exact two-sided binomial (sign) test against
 p = 0.5 (scipy.stats.binomtest); delta = (wins - losses) / (wins + losses + ties) is their
-Delta_AB. A traffic split: per version the share of sessions with at least one click (CTR) and
+Delta_AB. A canary looks at the evidence again and again, and a fixed-sample p-value crosses
+0.05 by chance far more often than 5% of the time over many looks; `sequential_p_value` is an
+always-valid alternative (a mixture sequential probability ratio test: Robbins 1970; Johari,
+Pekelis and Walsh 2017, "Always valid inference"), safe to compare with alpha at every look. A traffic split: per version the share of sessions with at least one click (CTR) and
 with a purchase, compared with a two-sided two-proportion z-test
 (statsmodels.stats.proportion.proportions_ztest, pooled variance).
 """
@@ -26,6 +29,7 @@ class InterleavingTest:
     ties: int
     p_value: float  # two-sided; 1.0 when no session was decided
     delta: float  # (wins - losses) / sessions, in [-1, 1]
+    sequential_p_value: float = 1.0  # always valid over repeated looks (sequential_p_value)
 
     @property
     def decided(self) -> int:
@@ -68,7 +72,29 @@ def interleaving_test(wins: int, losses: int, ties: int = 0) -> InterleavingTest
     decided = wins + losses
     p_value = float(binomtest(wins, decided, 0.5).pvalue) if decided else 1.0
     sessions = decided + ties
-    return InterleavingTest(wins, losses, ties, p_value, (wins - losses) / sessions if sessions else 0.0)
+    return InterleavingTest(wins, losses, ties, p_value, (wins - losses) / sessions if sessions else 0.0,
+                            sequential_p_value(wins, losses))
+
+
+MIXTURE_CONCENTRATION = 50.0  # Beta(50, 50) over the win rate: sd 0.05 around 0.5, the size of real ranking effects
+
+
+def sequential_p_value(wins: int, losses: int, concentration: float = MIXTURE_CONCENTRATION) -> float:
+    """Always-valid two-sided p-value of wins vs losses against a fair coin.
+
+    The likelihood ratio of a Beta(c, c) mixture over the win rate against p = 0.5,
+    Lambda = B(c + wins, c + losses) / B(c, c) * 2^(wins + losses), is a martingale under the
+    null, so P(Lambda ever reaches 1 / alpha) <= alpha (Ville's inequality): min(1, 1 / Lambda)
+    may be compared with alpha after every session. Raises ConfigError for bad counts.
+    """
+    from scipy.special import betaln
+
+    wins, losses = _count("wins", wins), _count("losses", losses)
+    if concentration <= 0:
+        raise ConfigError(f"expected a mixture concentration > 0, got {concentration}")
+    log_ratio = betaln(concentration + wins, concentration + losses) - betaln(concentration, concentration) \
+        + (wins + losses) * math.log(2.0)
+    return float(min(1.0, math.exp(-log_ratio))) if log_ratio > 0 else 1.0
 
 
 def two_proportion_test(metric: str, candidate_successes: int, candidate_n: int,

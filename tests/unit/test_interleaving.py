@@ -77,3 +77,23 @@ def test_two_proportion_test_matches_the_pooled_z_formula():
     assert two_proportion_test("ctr", 5, 10, 0, 0).p_value == 1.0
     with pytest.raises(ConfigError, match="successes <= sessions"):
         two_proportion_test("ctr", 11, 10, 0, 10)
+
+
+def test_sequential_p_value_is_valid_over_many_looks_and_still_finds_a_real_effect():
+    from shoprank.core.canary.evidence import sequential_p_value
+
+    rng = np.random.default_rng(11)
+    looks = np.arange(10, 1001, 10)
+    false_fixed = false_sequential = 0
+    for _ in range(200):  # fair coins, looked at after every 10 sessions up to 1000
+        wins = np.cumsum(rng.random(1000) < 0.5)[looks - 1]
+        losses = looks - wins
+        # binomtest's two-sided p for a fair coin is twice the smaller tail (checked against it below)
+        fixed = np.minimum(1.0, 2 * binom.cdf(np.minimum(wins, losses), looks, 0.5))
+        false_fixed += bool((fixed < 0.05).any())
+        false_sequential += any(sequential_p_value(int(w), int(n - w)) < 0.05 for w, n in zip(wins, looks))
+    assert interleaving_test(int(wins[-1]), int(losses[-1])).p_value == pytest.approx(fixed[-1])
+    assert false_fixed / 200 > 0.2  # the fixed-sample test crosses 0.05 by chance at some look
+    assert false_sequential / 200 <= 0.05
+    assert sequential_p_value(700, 300) < 1e-6 and sequential_p_value(0, 0) == 1.0
+    assert sequential_p_value(300, 700) == sequential_p_value(700, 300)  # two-sided
