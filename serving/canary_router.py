@@ -1,5 +1,6 @@
-"""The local canary router: one search endpoint on 127.0.0.1 in front of a stable and a candidate
-`shoprank serve`, splitting or interleaving traffic, with click feedback and per-version stats.
+"""The local canary router: one search endpoint in front of a stable and a candidate
+`shoprank serve`, splitting or interleaving traffic, with click feedback and per-version stats
+(the logic; serving/router_server.py serves it over HTTP on 127.0.0.1).
 
 Routes (JSON):
 - POST /search {session_id, query, candidates: [product records], locale?, user_hash?} ->
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -70,7 +70,8 @@ def _share(key: str) -> float:
 
 
 class CanaryRouter:
-    """The router's state and logic; `app()` wraps it in a Starlette app, `RouterServer` serves it."""
+    """The router's state and logic (serving/router_server.py: `router_app` wraps it in a Starlette
+    app, `RouterServer` serves it)."""
 
     def __init__(self, stable: Upstream, candidate: Upstream, mode: str = "interleave", candidate_percent: float = 0.0,
                  timeout_s: float = 5.0, page_size: int = PAGE_SIZE, seed: int = 0):
@@ -237,91 +238,3 @@ class CanaryRouter:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    # ------------------------------------------------------------------ HTTP
-    def app(self):
-        """The Starlette app serving the routes above."""
-        from starlette.applications import Starlette
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def read_json(request):
-            try:
-                body = await request.json()
-            except ValueError:
-                return None
-            return body if isinstance(body, dict) else None
-
-        async def search(request):
-            body = await read_json(request)
-            missing = [k for k in ("session_id", "query", "candidates") if body is None or k not in body]
-            if missing:
-                return JSONResponse({"error": f"expected a JSON object with session_id, query and candidates; missing {missing}"},
-                                    status_code=400)
-            status, payload = await self.search(body)
-            return JSONResponse(payload, status_code=status)
-
-        async def feedback(request):
-            body = await read_json(request)
-            if body is None or "session_id" not in body:
-                return JSONResponse({"error": "expected a JSON object with session_id, clicked, purchased"}, status_code=400)
-            status, payload = self.feedback(body)
-            return JSONResponse(payload, status_code=status)
-
-        async def stats(request):
-            return JSONResponse(self.stats())
-
-        async def traffic(request):
-            body = await read_json(request) or {}
-            try:
-                if body.get("promote"):
-                    self.promote()
-                elif body.get("rollback"):
-                    self.rollback()
-                else:
-                    self.set_percent(float(body["candidate_percent"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                return JSONResponse({"error": f"expected candidate_percent (0..100), promote or rollback: {exc}"},
-                                    status_code=400)
-            return JSONResponse(self.stats())
-
-        async def healthz(request):
-            return JSONResponse({"ok": True})
-
-        @contextlib.asynccontextmanager
-        async def lifespan(app):
-            yield
-            await self.close()
-
-        return Starlette(routes=[Route("/search", search, methods=["POST"]), Route("/feedback", feedback, methods=["POST"]),
-                                 Route("/stats", stats), Route("/traffic", traffic, methods=["POST"]),
-                                 Route("/healthz", healthz)], lifespan=lifespan)
-
-
-class RouterServer:
-    """Serve a CanaryRouter on 127.0.0.1 with uvicorn in a background thread (`with RouterServer(r) as s: s.url`)."""
-
-    def __init__(self, router: CanaryRouter, port: int = 0):
-        import uvicorn
-
-        self.router = router
-        config = uvicorn.Config(router.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="canary-router", daemon=True)
-        self.url = ""
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("canary router did not start within 30 s")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=30)

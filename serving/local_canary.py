@@ -22,7 +22,8 @@ from shoprank.core.canary.decision import HOLD, PROMOTE, ROLLBACK, STEP, CanaryP
 from shoprank.core.canary.report import StepRecord, decision_html, decision_markdown, decision_metrics
 from shoprank.core.canary.shoppers import SimulatedShoppers
 from shoprank.core.common.errors import ConfigError
-from shoprank.serving.canary_router import MODES, CanaryRouter, RouterServer, Upstream
+from shoprank.serving.canary_router import MODES, CanaryRouter, Upstream
+from shoprank.serving.router_server import RouterServer
 from shoprank.serving.serve_process import ServeProcess
 from shoprank.serving.shopper_replay import ShopperReplay
 

@@ -7,7 +7,8 @@ import pytest
 
 from shoprank.core.canary.shoppers import SimulatedShoppers
 from shoprank.core.data.sample.generator import SampleConfig, generate_sample
-from shoprank.serving.canary_router import CanaryRouter, RouterServer, Upstream
+from shoprank.serving.canary_router import CanaryRouter, Upstream
+from shoprank.serving.router_server import RouterServer
 from support.faulty_upstream import FaultyUpstream
 
 @pytest.fixture(scope="module")
