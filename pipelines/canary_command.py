@@ -23,22 +23,22 @@ def canary(
     min_requests: int = typer.Option(50, help="Candidate requests per step before any verdict."),
     min_sessions: int = typer.Option(50, help="Sessions of ranking evidence before a ranking verdict."),
     min_success_rate: float = typer.Option(0.99, help="SLO: share of candidate requests that succeed."),
-    max_p99_ms: float = typer.Option(500.0, help="SLO: p99 latency bound of the candidate, ms."),
+    max_p99_ms: float = typer.Option(500.0, help="SLO: p99 latency bound of the candidate, ms (when the stable breaks it "
+                                                 "too, the shared machine is slow: within 1.5x the stable's p99 passes)."),
     runtime: Optional[str] = typer.Option(None, help="`shoprank serve --runtime` for both servers (default: serve's)."),
 ):
     """Serve STABLE and CANDIDATE locally, replay simulated shoppers through a canary router, and
     promote or roll back the candidate on SLOs and ranking evidence."""
-    from shoprank.core.canary.decision import CanaryPolicy
     from shoprank.core.canary.shoppers import SimulatedShoppers
     from shoprank.core.common.errors import ShoprankError
     from shoprank.serving.local_canary import LocalCanaryConfig, local_canary
+    from shoprank.serving.rollout_stages import policy_from_params
 
     try:
         for name, folder in (("stable", stable), ("candidate", candidate)):
             if not folder.is_dir():
                 raise typer.BadParameter(f"expected a model folder, found none at {folder}", param_hint=f"--{name}")
-        policy = CanaryPolicy(min_requests=min_requests, min_sessions=min_sessions, min_success_rate=min_success_rate,
-                              max_p99_ms=max_p99_ms, evidence="interleaving" if mode == "interleave" else "ab")
+        policy = policy_from_params(min_requests, min_sessions, min_success_rate, max_p99_ms, mode)
         config = LocalCanaryConfig(mode=mode, policy=policy, check_every=check_every, max_sessions=max_sessions, seed=seed,
                                    serve_args=("--runtime", runtime) if runtime else ())
         shoppers = SimulatedShoppers(_tables(data), seed=seed)

@@ -29,7 +29,9 @@ from shoprank.serving.shopper_replay import ShopperReplay
 
 log = logging.getLogger(__name__)
 
-LOCAL_POLICY = CanaryPolicy(min_requests=50, min_sessions=50)
+# Locally both versions share one machine: its stalls slow both, so a candidate within 1.5x of
+# the stable's p99 passes when the stable breaks the bound too.
+LOCAL_POLICY = CanaryPolicy(min_requests=50, min_sessions=50, shared_host_p99_ratio=1.5)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +40,8 @@ class LocalCanaryConfig:
 
     mode: "interleave" (team-draft pages, sign test) or "split" (CTR / purchase rate per version).
     policy: the decision's policy; locally 50 requests per step and 50 sessions of ranking
-    evidence (a cluster's default is 100 of each). check_every: finished sessions between two
+    evidence (a cluster's default is 100 of each) and the p99 bound relative to the stable's
+    when the shared machine slows both (CanaryPolicy.shared_host_p99_ratio 1.5). check_every: finished sessions between two
     decisions. max_sessions: the session budget. settle_sessions: sessions replayed after the
     verdict. concurrency: shopper threads. request_timeout_s: the router's wait for a model
     server. seed: the shoppers' seed (queries, clicks) and the interleaving's coin flips.
@@ -50,7 +53,7 @@ class LocalCanaryConfig:
     check_every: int = 25
     max_sessions: int = 3000
     settle_sessions: int = 40
-    concurrency: int = 4
+    concurrency: int = 2
     request_timeout_s: float = 5.0
     seed: int = 0
     serve_args: tuple = ()

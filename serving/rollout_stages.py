@@ -180,5 +180,8 @@ def _first_model_html(decision: Decision) -> str:
 def policy_from_params(min_requests: int, min_sessions: int, min_success_rate: float, max_p99_ms: float,
                        mode: str) -> CanaryPolicy:
     """The canary policy from kfp parameters (mode "interleave" or "split")."""
+    from shoprank.serving.local_canary import LOCAL_POLICY
+
     return CanaryPolicy(min_requests=min_requests, min_sessions=min_sessions, min_success_rate=min_success_rate,
-                        max_p99_ms=max_p99_ms, evidence="interleaving" if mode == "interleave" else "ab")
+                        max_p99_ms=max_p99_ms, evidence="interleaving" if mode == "interleave" else "ab",
+                        shared_host_p99_ratio=LOCAL_POLICY.shared_host_p99_ratio)

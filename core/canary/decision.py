@@ -4,7 +4,7 @@ Order of checks (Flagger's analysis, docs.flagger.app "Metrics analysis"; its bu
 are request success rate >= 99% and request duration p99 <= 500 ms):
 1. minimum sample: fewer candidate requests than `min_requests` in this step -> hold;
 2. SLOs first: candidate success rate (1 - 5xx share) below `min_success_rate` or p99 latency
-   above `max_p99_ms` -> rollback;
+   above `max_p99_ms` -> rollback (on a shared host, optionally relative to the stable's p99);
 3. ranking evidence, once `min_sessions` sessions back it: a significant loss -> rollback;
 4. otherwise step the canary's traffic along `steps` (10 -> 25 -> 50 -> 100 by default); the
    last step is the promotion (candidate 100%), which needs a significant ranking win when
@@ -86,6 +86,10 @@ class CanaryPolicy:
     (core/canary/evidence.py) instead of the sign test's, so deciding at every look keeps the
     false-verdict rate under alpha (default False: the sign test, as most interleaving studies
     report it; its false-verdict rate grows with the number of looks).
+    shared_host_p99_ratio: for versions sharing one host (the local canary): when the stable
+    version's p99 breaks max_p99_ms too, the host is slow rather than the candidate, and the
+    candidate passes if its p99 is within this multiple of the stable's. 0 (default) = the
+    absolute bound only, as on a cluster.
     """
 
     steps: tuple = (10, 25, 50, 100)
@@ -98,6 +102,7 @@ class CanaryPolicy:
     require_ranking_win: bool = True
     max_sessions: int = 0
     sequential: bool = False
+    shared_host_p99_ratio: float = 0.0
 
     def __post_init__(self):
         steps = tuple(self.steps)
@@ -111,6 +116,8 @@ class CanaryPolicy:
             (self.min_sessions >= 1, "min_sessions >= 1", self.min_sessions),
             (0.0 < self.alpha < 1.0, "0 < alpha < 1", self.alpha),
             (self.max_sessions >= 0, "max_sessions >= 0", self.max_sessions),
+            (self.shared_host_p99_ratio == 0 or self.shared_host_p99_ratio >= 1, "shared_host_p99_ratio 0 or >= 1",
+             self.shared_host_p99_ratio),
         ]
         for ok, expected, got in checks:
             if not ok:
@@ -148,12 +155,16 @@ class Decision:
                 "checks": [dataclasses.asdict(c) for c in self.checks], "ranking": dict(self.ranking)}
 
 
-def slo_checks(candidate: VersionStats, policy: CanaryPolicy) -> tuple[Check, ...]:
-    """Success rate and p99 latency of the candidate against the policy's bounds."""
+def slo_checks(candidate: VersionStats, policy: CanaryPolicy, stable: VersionStats | None = None) -> tuple[Check, ...]:
+    """Success rate and p99 latency of the candidate against the policy's bounds (the p99 bound
+    relaxed to shared_host_p99_ratio x the stable's p99 when the stable breaks it too)."""
+    bound = policy.max_p99_ms
+    if policy.shared_host_p99_ratio and stable is not None and stable.requests and stable.p99_ms > bound:
+        bound = policy.shared_host_p99_ratio * stable.p99_ms
     return (
         Check("success_rate", candidate.success_rate, policy.min_success_rate,
               candidate.success_rate >= policy.min_success_rate),
-        Check("p99_ms", candidate.p99_ms, policy.max_p99_ms, candidate.p99_ms <= policy.max_p99_ms),
+        Check("p99_ms", candidate.p99_ms, bound, candidate.p99_ms <= bound),
     )
 
 
@@ -190,7 +201,7 @@ def decide(stable: VersionStats, candidate: VersionStats, policy: CanaryPolicy =
     if candidate.requests < policy.min_requests:
         return Decision(HOLD, f"{candidate.requests} of {policy.min_requests} candidate requests at {current:g}%; "
                         "no verdict before the minimum sample", current)
-    checks = slo_checks(candidate, policy)
+    checks = slo_checks(candidate, policy, stable)
     failed = [c for c in checks if not c.passed]
     if failed:
         words = {"success_rate": lambda c: f"success rate {c.value:.2%} < {c.bound:.2%}",

@@ -24,7 +24,7 @@ from support.tiny_model import tiny_model_dir
 from support.toy_shop import toy_shop_tables, train_toy_models
 
 SERVE_ARGS = ("--runtime", "onnx")
-POLICY = CanaryPolicy(min_requests=20, min_sessions=20, max_p99_ms=400.0)
+POLICY = CanaryPolicy(min_requests=20, min_sessions=20, max_p99_ms=400.0, shared_host_p99_ratio=1.5)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_candidate_with_20_percent_5xx_is_rolled_back_without_failing_a_shopper(
 
 
 def test_slow_candidate_is_rolled_back_on_p99(toy, servers):
-    with FaultyUpstream(target_url=servers["good"].url, delay_ms=500.0) as slow:
+    with FaultyUpstream(target_url=servers["good"].url, delay_ms=1000.0) as slow:
         result = _canary(toy, servers["bad"], Upstream("slow", slow.url, "good"))
     assert result.final.verdict == "rollback" and "p99 latency" in result.final.reason
     assert result.steps[-1].candidate.p99_ms > 400 and result.shopper_failures == {}
