@@ -32,8 +32,11 @@ def sample(
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
 ):
     """Write the built-in sample data to a folder."""
+    from shoprank.core.common.errors import ConfigError
     from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
+    if fmt not in ("parquet", "csv"):
+        raise ConfigError(f"--format: expected 'parquet' or 'csv', got '{fmt}'")
     config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift,
                           marketplace_titles=marketplace_titles)
     path = generate_sample(config).write(out, fmt)

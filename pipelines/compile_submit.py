@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from shoprank.core.common.errors import ConfigError, EndpointError
+
 log = logging.getLogger(__name__)
 
 
@@ -21,7 +23,7 @@ def compile_pipeline(name: str, package_path: str | Path) -> Path:
 
     available = pipelines()
     if name not in available:
-        raise KeyError(f"expected a pipeline name in {sorted(available)}, got '{name}'")
+        raise ConfigError(f"expected a pipeline name in {sorted(available)}, got '{name}'")
     package_path = Path(package_path)
     package_path.parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(available[name], str(package_path))
@@ -35,13 +37,26 @@ def submit_pipeline(package_path: str | Path, host: str, experiment: str, argume
 
     namespace: the Kubeflow profile namespace (multi-user installs); service_account: the account
     the run's pods use (manifests/base/rbac.yaml's shoprank-pipeline may create what deploy needs).
+    Raises EndpointError when the endpoint cannot be reached or refuses the run (the reason of the
+    HTTP client or of the API server is in the message).
     """
     import kfp
 
-    client = kfp.Client(host=host, **({"namespace": namespace} if namespace else {}))
-    result = client.create_run_from_pipeline_package(
-        str(package_path), arguments=arguments, experiment_name=experiment, run_name=run_name,
-        namespace=namespace, service_account=service_account,
-    )
+    try:
+        client = kfp.Client(host=host, **({"namespace": namespace} if namespace else {}))
+        result = client.create_run_from_pipeline_package(
+            str(package_path), arguments=arguments, experiment_name=experiment, run_name=run_name,
+            namespace=namespace, service_account=service_account,
+        )
+    except Exception as exc:  # urllib3 / kfp_server_api raise many types; all mean "not submitted"
+        raise EndpointError(f"could not submit to the Kubeflow Pipelines API at {host}: {_reason(exc)}") from exc
     log.info("submitted run %s to %s (experiment %s)", result.run_id, host, experiment)
     return result.run_id
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a client error, in one line (e.g. "Connection refused")."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}"

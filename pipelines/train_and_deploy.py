@@ -31,6 +31,7 @@ def train_and_deploy(
     train_epochs: int = 3,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
+    train_max_length: int = 64,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
     champion_model_uri: str = "",
@@ -42,7 +43,8 @@ def train_and_deploy(
 ):
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
-    train_max_steps / train_max_minutes: training budgets, 0 = none. min_ndcg /
+    train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
+    (query, product) pair, 0 = fitted to the pairs (64-128). min_ndcg /
     min_gain_over_champion: the blessing thresholds; negative (-1) = not configured, and an
     unconfigured gate never blesses. champion_model_uri: the current champion's model folder. embedding_cache_dir: a
     persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
@@ -52,7 +54,9 @@ def train_and_deploy(
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
-    validated = validate_data(raw_data=raw.output).set_display_name("validate")
+    # validate also refuses data too small for this run's split and valuation method.
+    validated = validate_data(raw_data=raw.output, value_method=value_method, split_seed=split_seed)
+    validated.set_display_name("validate")
     prepared = prepare_pairs(validated_data=validated.outputs["validated_data"], split_seed=split_seed)
     prepared.set_display_name("prepare")
     evaluate_baseline(pairs=prepared.outputs["pairs"]).set_display_name("baseline")
@@ -61,7 +65,7 @@ def train_and_deploy(
     valued.set_display_name("value")
     trained = train_reranker(
         pairs=valued.outputs["scored_pairs"], loss=train_loss, epochs=train_epochs,
-        max_steps=train_max_steps, max_minutes=train_max_minutes, seed=seed,
+        max_steps=train_max_steps, max_minutes=train_max_minutes, max_length=train_max_length, seed=seed,
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)

@@ -16,6 +16,7 @@ def prepare_pairs(
     split_seed: int = 0,
 ):
     """Join judgments with query and product text; split by query so no query is in two splits."""
+    from shoprank.components.outputs import log_metrics
     from shoprank.core.stages.prepare import prepare_pairs as run_prepare
     from shoprank.core.data.split import SplitConfig
 
@@ -23,5 +24,4 @@ def prepare_pairs(
     result = run_prepare(validated_data.path, pairs.path, config)
     # kfp only admits system.* artifact types, so the pairs contract is named in metadata.
     pairs.metadata["shoprank_schema"] = "pairs/v1"
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, result)

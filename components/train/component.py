@@ -49,6 +49,7 @@ def train_reranker(
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
     config), applied over the parameters.
     """
+    from shoprank.components.outputs import log_metrics
     from shoprank.core.stages.train import config_from_params, run_train_stage
 
     config = config_from_params(
@@ -61,5 +62,4 @@ def train_reranker(
     result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
     model.framework = "transformers+onnx"
     model.metadata["manifest"] = "manifest.json"
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, result)

@@ -26,10 +26,10 @@ def value_data(
 
     fraction < 0 lets the policy use the estimated noisy share; embedding_cache_dir "" = no cache.
     """
+    from shoprank.components.outputs import html_path, log_metrics
     from shoprank.core.stages.value import ValueStageConfig, run_value_stage
 
     config = ValueStageConfig.from_params(method=method, k=k, policy=policy, floor=floor, fraction=fraction,
                                           seed=seed, cache_dir=embedding_cache_dir)
-    result = run_value_stage(pairs.path, scored_pairs.path, report.path, config)
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    result = run_value_stage(pairs.path, scored_pairs.path, html_path(report), config)
+    log_metrics(metrics, result)

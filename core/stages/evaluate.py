@@ -15,7 +15,7 @@ from typing import Callable
 
 from shoprank.core.common.errors import ConfigError, SchemaError
 from shoprank.core.evaluation.gate import CANDIDATE, CHAMPION, GateConfig, evaluate, score_rankers
-from shoprank.core.evaluation.metrics import DEFAULT_K
+from shoprank.core.evaluation.metrics import DEFAULT_K, relevant_label
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ def run_evaluate_stage(
     for name in config.baselines:
         scorers[name] = _baseline_scorer(name, config, pairs)
     scored = score_rankers(held_out, scorers)
-    result, comparison = evaluate(scored, list(scorers), gate, k=config.k)
+    # The relevance threshold of the whole data set: a split without label 2 or 3 stays graded.
+    result, comparison = evaluate(scored, list(scorers), gate, k=config.k, relevant=relevant_label(pairs["label"]))
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime
@@ -156,7 +157,8 @@ def run_evaluate_stage(
 
 
 def flat_metrics(result: dict) -> dict[str, float]:
-    """`<ranker>_<split>_<metric>` for every defined value, plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
+    """`<ranker>_<split>_<metric>` for every defined value (a metric no query defines is left out,
+    its query counts say why), plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
 
     The split in the name matches the baseline stage's metrics, so one reader handles both.
     """

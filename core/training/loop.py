@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # Warn when max_length cuts the product fields of more than this share of training pairs.
 FIELDS_CUT_WARNING_SHARE = 0.25
+# A step line after the first step (with an ETA), then at least this often (and every log_every steps).
+STEP_LINE_INTERVAL_S = 15.0
 @dataclasses.dataclass
 class _Progress:
     """What a checkpoint needs beyond module states: where we are and early-stopping state."""
@@ -107,6 +109,9 @@ class _Run:
         from shoprank.core.ranking.encoder import pretrained_model_dir
 
         self.config, self.checkpoint_dir, self.dist = config, checkpoint_dir, dist
+        if dist.is_main:
+            log.info("train: setting up: %d pairs (tokenising, loading the encoder); a step line with an ETA "
+                     "follows the first step", len(frame))
         self.fingerprint = data_fingerprint(frame)
         init_dir = config.init_model_dir or pretrained_model_dir()
         self.use_bf16 = resolve_bf16(config.precision, dist.device)
@@ -150,6 +155,7 @@ class _Run:
         self.progress, self.best_state, self.resumed_from = _Progress(), None, None
         self.timer = StepTimer(dist.device)  # this process's steps only (not checkpointed)
         self.unread_losses: list[list] = []  # per step, its micro-batch losses still on the device
+        self.last_step_line: float | None = None  # monotonic time of the last step line (None: none yet)
         if dist.is_main:
             log.info("train: config %s", json.dumps(config.to_dict(), sort_keys=True))
             minutes = f" or {config.max_minutes:g} minutes, whichever ends first," if config.max_minutes else ""
@@ -304,12 +310,24 @@ class _Run:
             progress.train_seconds = broadcast(progress.train_seconds, self.dist)
             self.lr_schedule.budget_spent = progress.train_seconds / (60 * self.config.max_minutes)
         self.scheduler.step()
-        if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps):
+        now = time.monotonic()
+        if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps
+                                  or self.last_step_line is None or now - self.last_step_line >= STEP_LINE_INTERVAL_S):
+            self.last_step_line = now
             self.read_losses()
             minutes = f", {progress.train_seconds / 60:.1f}/{self.config.max_minutes:g} min" if self.config.max_minutes else ""
-            log.info("train: step %d/%d%s epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
-                     minutes, progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
-                     progress.pairs_seen / max(progress.train_seconds, 1e-9))
+            log.info("train: step %d/%d%s epoch %d loss %.4f lr %.2e %.1f pairs/s, ETA %s", progress.step,
+                     self.total_steps, minutes, progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
+                     progress.pairs_seen / max(progress.train_seconds, 1e-9), self._eta())
+
+    def _eta(self) -> str:
+        """Time left for the planned steps at the mean step time so far (within a minutes budget;
+        validation passes come on top)."""
+        progress = self.progress
+        left = (self.total_steps - progress.step) * progress.train_seconds / max(progress.step, 1)
+        if self.config.max_minutes:
+            left = min(left, max(0.0, 60 * self.config.max_minutes - self.progress.train_seconds))
+        return f"{int(left // 60)}m{int(left % 60):02d}s"
 
     def kept_weights(self):
         """Context in which the model holds the weights a run keeps: the average when there is one."""
@@ -456,7 +474,7 @@ def _training_rows(frame, config: TrainConfig):
     return train_frame
 
 
-def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, context) -> float:
+def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, context) -> float | None:
     import pandas as pd
     import torch
 
@@ -474,5 +492,6 @@ def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, c
             progress.advance(len(rows))
     frame = pd.DataFrame({"query_id": examples.query_ids, "product_id": examples.product_ids,
                           "label": examples.labels, "score": scores})
-    return float(rank_metrics(frame, "score")["ndcg@10"])
+    ndcg = rank_metrics(frame, "score")["ndcg@10"]
+    return None if ndcg is None else float(ndcg)  # None: no validation query can be ranked
 

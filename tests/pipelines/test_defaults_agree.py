@@ -18,6 +18,7 @@ MAPPING = {
     "train_epochs": (train_reranker, "epochs"),
     "train_max_steps": (train_reranker, "max_steps"),
     "train_max_minutes": (train_reranker, "max_minutes"),
+    "train_max_length": (train_reranker, "max_length"),
     "min_ndcg": (evaluate_reranker, "min_ndcg"),
     "min_gain_over_champion": (evaluate_reranker, "min_gain_over_champion"),
     "baselines": (evaluate_reranker, "baselines"),

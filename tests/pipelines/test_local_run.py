@@ -16,7 +16,7 @@ def _run(args, cwd):
 
 
 # A few optimizer steps keep the end-to-end run short; quality is measured in benchmarks/.
-QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25"]
+QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--max-length", "48"]
 
 
 def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
@@ -34,12 +34,16 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     # a floor of 0 is configured, so the gate blesses; without one it never would
     assert summary["verdict"]["blessed"] is True
     assert "NDCG@10" in result.stdout and "bm25" in result.stdout and "BLESSED" in result.stdout
+    # query counts behind each mean, the first training step (with an ETA) on the console
+    assert summary["rankers"]["bm25"]["test"]["queries"] > 0 and "queries" in result.stdout
+    assert "train: step 1/3" in result.stdout and "ETA" in result.stdout
     model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
     assert (model_dir / "manifest.json").exists() and (model_dir / "model.onnx").exists()
     scored = pd.read_parquet(summary["stages"]["value-data"]["artifacts"]["scored_pairs"])
     assert {"value", "weight"} <= set(scored.columns)
     report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])
-    assert "PASSED" in report.read_text()
+    assert "PASSED" in report.read_text() and report.name == "report.html"
+    assert json.loads((model_dir / "manifest.json").read_text())["training_config"]["max_length"] == 48
     # blessed with no champion: the first model goes live without a canary, and the next run's champion is it
     assert summary["canary"]["verdict"] == "promote" and "no champion" in summary["canary"]["reason"]
     assert json.loads((out / "champion.json").read_text())["model_dir"] == str(model_dir)
