@@ -14,6 +14,8 @@ import typer
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
 from shoprank.pipelines.canary_command import canary  # noqa: F401  (importing registers `canary`)
+from shoprank.pipelines.drift_command import drift  # noqa: F401  (registers `drift`)
+from shoprank.pipelines.schedule_command import schedule  # noqa: F401  (registers `schedule`)
 from shoprank.pipelines.manifests_command import manifests_app
 
 app.add_typer(manifests_app, name="manifests")
@@ -27,6 +29,7 @@ def sample(
     queries: int = typer.Option(400, help="Number of queries."),
     label_noise: float = typer.Option(0.0, help="Share of judgments flipped to another grade (truth in OUT/truth/)."),
     drift: float = typer.Option(0.0, help="0 = reference batch; up to 1 = shifted queries, categories, prices."),
+    batch: int = typer.Option(0, help="A later fortnight of the same shop: same catalogue, fresh queries and traffic."),
     marketplace_titles: bool = typer.Option(
         False, help="Long titles as marketplaces write them (selling points between name and variant)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
@@ -38,7 +41,7 @@ def sample(
     if fmt not in ("parquet", "csv"):
         raise ConfigError(f"--format: expected 'parquet' or 'csv', got '{fmt}'")
     config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift,
-                          marketplace_titles=marketplace_titles)
+                          marketplace_titles=marketplace_titles, batch=batch)
     path = generate_sample(config).write(out, fmt)
     console.print(f"sample data written to [bold]{path}[/bold]")
 

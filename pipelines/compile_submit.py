@@ -12,9 +12,16 @@ log = logging.getLogger(__name__)
 
 def pipelines() -> dict:
     """Every pipeline shoprank ships, by name."""
+    from .monitor_and_retrain import PIPELINE_NAME as MONITOR, monitor_and_retrain
     from .train_and_deploy import PIPELINE_NAME, train_and_deploy
 
-    return {PIPELINE_NAME: train_and_deploy}
+    return {PIPELINE_NAME: train_and_deploy, MONITOR: monitor_and_retrain}
+
+
+def resolve_name(name: str, available) -> str:
+    """A pipeline's name as registered; its function's name works too (monitor_and_retrain)."""
+    alias = "shoprank-" + name.replace("_", "-")
+    return name if name in available or alias not in available else alias
 
 
 def compile_pipeline(name: str, package_path: str | Path) -> Path:
@@ -22,6 +29,7 @@ def compile_pipeline(name: str, package_path: str | Path) -> Path:
     from kfp import compiler
 
     available = pipelines()
+    name = resolve_name(name, available)
     if name not in available:
         raise ConfigError(f"expected a pipeline name in {sorted(available)}, got '{name}'")
     package_path = Path(package_path)

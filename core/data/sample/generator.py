@@ -6,7 +6,8 @@ synonyms); each query gets >= 20 judged candidates on the ESCI scale, chosen so 
 overlap alone misleads (same colour or material in another category, synonyms, typos).
 Interactions come from the position-based click model (core/data/sample/click_model.py) over a
 production ranker. Knobs: size, label-noise rate (flipped rows listed in a separate truth table that
-the pipeline never reads) and a drift intensity (shifted query mix, categories, prices).
+the pipeline never reads), a drift intensity (shifted query mix, categories, prices) and a batch
+number (a later fortnight of the same shop: the same catalogue, fresh queries and traffic).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ for _a, _b in COMPLEMENTS:
     _COMPLEMENT_OF.setdefault(_b, set()).add(_a)
 SELLING_POINTS_PER_TITLE = 3
 _TITLE_STREAM = 97  # marketplace titles draw from their own stream: the rest of the sample stays the same
+_BATCH_STREAM = 98  # a later batch draws its queries and traffic from its own stream, after the same catalogue
 TRUTH_DIR = "truth"
 NOISE_TRUTH_FILE = "label_noise.parquet"
 
@@ -55,6 +57,9 @@ class SampleConfig:
     sessions_per_query: mean search sessions per query in the click log.
     marketplace_titles: titles as marketplaces write them, with selling points between the name
     and the variant (about 30 tokens instead of 13); everything else stays the same.
+    batch: 0 = the first fortnight of traffic; another number = a later fortnight of the same shop
+    (the same catalogue, fresh queries, judgments and interactions, dated 14 days per batch later).
+    A different seed is a different shop: another catalogue, with other brands per category.
     """
 
     seed: int = 0
@@ -65,6 +70,7 @@ class SampleConfig:
     drift: float = 0.0
     sessions_per_query: float = 3.0
     marketplace_titles: bool = False
+    batch: int = 0
 
     def __post_init__(self):
         checks = [
@@ -73,6 +79,7 @@ class SampleConfig:
             (self.candidates_per_query >= 5, "candidates_per_query >= 5", self.candidates_per_query),
             (0.0 <= self.label_noise < 1.0, "0 <= label_noise < 1", self.label_noise),
             (0.0 <= self.drift <= 1.0, "0 <= drift <= 1", self.drift),
+            (self.batch >= 0, "batch >= 0", self.batch),
         ]
         for ok, expected, got in checks:
             if not ok:
@@ -112,6 +119,8 @@ def generate_sample(config: SampleConfig = SampleConfig()) -> SampleData:
     products = _products(config, rng)
     if config.marketplace_titles:
         products["title"] = _marketplace_titles(products["title"], np.random.default_rng([config.seed, _TITLE_STREAM]))
+    if config.batch:
+        rng = np.random.default_rng([config.seed, _BATCH_STREAM, config.batch])
     queries, specs = _queries(config, rng, products, leaf_weights)
     judgments = _judgments(config, rng, products, specs)
     judgments, noise_truth = _flip_labels(judgments, config.label_noise, rng)
@@ -344,7 +353,7 @@ def _flip_labels(judgments, rate: float, rng: np.random.Generator):
 def _interactions(config: SampleConfig, rng: np.random.Generator, queries, judgments):
     import pandas as pd
 
-    start = pd.Timestamp("2026-10-01", tz="UTC") + pd.Timedelta(days=28 * config.drift)
+    start = pd.Timestamp("2026-10-01", tz="UTC") + pd.Timedelta(days=28 * config.drift + 14 * config.batch)
     model_version = "bm25-v1" if config.drift == 0 else "shoprank-v1"
     rows = []
     session = 0
