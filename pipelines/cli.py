@@ -13,6 +13,7 @@ import typer
 
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.run_command import run  # noqa: F401  (importing registers `run`)
+from shoprank.pipelines.canary_command import canary  # noqa: F401  (importing registers `canary`)
 from shoprank.pipelines.drift_command import drift  # noqa: F401  (registers `drift`)
 from shoprank.pipelines.schedule_command import schedule  # noqa: F401  (registers `schedule`)
 from shoprank.pipelines.serve_command import serve  # noqa: F401  (registers `serve`)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprank.core.common.progress import PROGRESS_LINE
+from shoprank.pipelines.champion import canary_outcome, previous_champion, record_champion
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
 from shoprank.pipelines.quality_table import print_quality_table
 
@@ -100,6 +101,8 @@ def run(
     if not data.is_dir():
         console.print(f"[red]expected a data folder at {data}, found none[/red]")
         raise typer.Exit(2)
+    if champion is None and (champion := previous_champion(out)) is not None:
+        console.print(f"champion: the model the last run left live ({champion})")
     log_path = out / "run.log"
     started = time.perf_counter()
     failure = None
@@ -122,7 +125,9 @@ def run(
         "pipeline": DEFAULT_PIPELINE, "data": str(data), "run_dir": str(run_dir) if run_dir else None,
         "log": str(log_path), "seconds": round(time.perf_counter() - started, 1),
         "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages), "verdict": _verdict(stages),
+        "canary": canary_outcome(stages),
     }
+    record_champion(out, summary["canary"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     _print_summary(summary)
     if failure is not None:
@@ -188,4 +193,7 @@ def _print_summary(summary: dict) -> None:
         # The gate's reason starts with its own "blessed: " / "not blessed: "; the headline says it once.
         reason = re.sub(r"^(not )?blessed: ", "", summary["verdict"]["reason"])
         console.print(f"[{colour} bold]{'BLESSED' if blessed else 'NOT BLESSED'}[/{colour} bold]: {reason}")
+    if summary.get("canary"):
+        canary = summary["canary"]
+        console.print(f"[bold]CANARY {canary['verdict'].upper()}[/bold]: {canary['reason']}; live model: {canary['live_model_dir']}")
     console.print(f"summary: {Path(summary['log']).parent / 'summary.json'}")

@@ -26,7 +26,8 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["succeeded"] is True
     assert set(summary["stages"]) == {
-        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker"}
+        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker",
+        "blessing", "deploy-model", "canary-rollout"}
     ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
@@ -43,6 +44,10 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])
     assert "PASSED" in report.read_text() and report.name == "report.html"
     assert json.loads((model_dir / "manifest.json").read_text())["training_config"]["max_length"] == 48
+    # blessed with no champion: the first model goes live without a canary, and the next run's champion is it
+    assert summary["canary"]["verdict"] == "promote" and "no champion" in summary["canary"]["reason"]
+    assert json.loads((out / "champion.json").read_text())["model_dir"] == str(model_dir)
+    assert "CANARY PROMOTE" in result.stdout
 
 
 def test_broken_data_stops_the_run_at_validation(small_data_dir, tmp_path):

@@ -1,6 +1,8 @@
 """Imports point one way (DESIGN.md "Layout"), checked by reading every module's imports with ast.
 
-pipelines -> components -> core and validation; serving -> core; trainer -> core; core imports
+pipelines -> components -> core and validation; serving -> core; trainer -> core; the deploy and
+canary components also call serving (its one cluster I/O module and the local canary), inside
+their bodies; core imports
 none of them and no kfp, kubernetes, kserve or ray at module level; the server runs without the
 pipeline SDK; a component module's top level imports only kfp, the standard library and
 shoprank.components helpers (so compiling a pipeline never loads core).
@@ -20,7 +22,7 @@ PACKAGE = "shoprank"
 ALLOWED = {
     "core": {"core"},
     "validation": {"validation", "core"},
-    "components": {"components", "core", "validation"},
+    "components": {"components", "core", "validation", "serving"},  # deploy/canary apply through serving
     "pipelines": {"pipelines", "components", "core", "validation", "serving", "trainer"},
     "serving": {"serving", "core"},
     "trainer": {"trainer", "core"},

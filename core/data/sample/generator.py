@@ -4,7 +4,7 @@ Products are built from core/data/sample/vocabulary.py (catalogue.py). Queries (
 write them (exact product, attribute combinations, category browsing, misspellings,
 synonyms); each query gets >= 20 judged candidates on the ESCI scale, chosen so that word
 overlap alone misleads (same colour or material in another category, synonyms, typos;
-judgments.py). Interactions come from a position-biased cascade-free click model over a production
+judgments.py). Interactions come from the position-based click model (click_model.py) over a production
 ranker (interactions.py). Knobs: size, label-noise rate (flipped rows listed in a separate truth table that
 the pipeline never reads), a drift intensity (shifted query mix, categories, prices) and a batch
 number (a later fortnight of the same shop: the same catalogue, fresh queries and traffic).

@@ -6,12 +6,10 @@ import hashlib
 
 import numpy as np
 
+from shoprank.core.data.sample.click_model import ClickModel
 from shoprank.core.data.sample.config import SampleConfig
 
-# Click model: examination by position, attractiveness by label, purchase given a click.
-EXAMINATION = 1.0 / np.arange(1, 11) ** 0.9
-ATTRACTIVENESS = np.array([0.03, 0.12, 0.35, 0.75])
-PURCHASE = np.array([0.0, 0.05, 0.12, 0.35])
+CLICK_MODEL = ClickModel()  # position bias x label-driven attraction (core/data/sample/click_model.py)
 
 
 def generate_interactions(config: SampleConfig, rng: np.random.Generator, queries, judgments):
@@ -30,14 +28,13 @@ def generate_interactions(config: SampleConfig, rng: np.random.Generator, querie
             order = np.argsort(-(0.6 * labels + rng.normal(0, 1.0, size=labels.size)), kind="stable")[:10]
             user = hashlib.sha256(f"user-{int(rng.integers(5000))}".encode()).hexdigest()[:16]
             ts = start + pd.Timedelta(seconds=float(rng.uniform(0, 14 * 86400)))
+            clicked, purchased = CLICK_MODEL.session(labels[order], rng)
             for pos, j in enumerate(order, start=1):
-                clicked = bool(rng.random() < EXAMINATION[pos - 1] * ATTRACTIVENESS[labels[j]])
-                purchased = bool(clicked and rng.random() < PURCHASE[labels[j]])
                 rows.append({
                     "event_id": f"E{len(rows):08d}", "ts": ts + pd.Timedelta(seconds=pos),
                     "session_id": f"S{session:07d}", "user_id": user, "query": query,
-                    "product_id": pids[j], "position": pos, "clicked": clicked,
-                    "purchased": purchased, "model_version": model_version,
+                    "product_id": pids[j], "position": pos, "clicked": bool(clicked[pos - 1]),
+                    "purchased": bool(purchased[pos - 1]), "model_version": model_version,
                 })
             session += 1
     return pd.DataFrame(rows)
