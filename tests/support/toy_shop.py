@@ -61,7 +61,8 @@ def train_toy_models(out_dir: str | Path, tiny_dir: str | Path, seed: int = 0, e
     pairs["split"] = np.where(pairs["query_id"].isin(sorted(pairs["query_id"].unique())[-6:]), "validation", "train")
     pairs.to_parquet(out_dir / "toy-pairs.parquet", index=False)
     config = TrainConfig(init_model_dir=str(tiny_dir), epochs=epochs, batch_size=16, lr=3e-3, max_length=12, num_threads=1,
-                         patience=0, seed=seed, ema_decay=0.0, price_verdicts=False, spelling_notes=False)
+                         patience=0, seed=seed, ema_decay=0.0, price_limits=False, low_price_words=False,
+                         spelling_notes=False)
     run_train_stage(out_dir / "toy-pairs.parquet", out_dir / "good", config, quantize=False)
     model = AutoModelForSequenceClassification.from_pretrained(out_dir / "good" / HF_SUBDIR, num_labels=1)
     with torch.no_grad():
