@@ -116,7 +116,7 @@ def _versus_check(name: str, test: Mapping, gate: GateConfig, is_champion: bool)
     better = significant and delta > 0
     passed = enough and not worse and (better or not gate.require_significance)
     ci = f"{1 - gate.alpha:.0%} CI [{_fmt(test.get('ci_low'))}, {_fmt(test.get('ci_high'))}]"
-    rule = (f"{gate.metric} gain over {name} {delta:+.4f} >= {margin:+.4f} ({ci}, p={_fmt(p_value, 3)}, "
+    rule = (f"{gate.metric} gain over {name} {delta:+.4f} >= {margin:+.4f} ({ci}, p={_fmt(p_value, None)}, "
             f"{test.get('queries', 0)} queries)")
     if not enough and not math.isnan(delta) and delta < 0:
         rule = f"{name} beats the model: " + rule
@@ -134,9 +134,10 @@ def _number(value) -> float:
     return math.nan if value is None else float(value)
 
 
-def _fmt(value, digits: int = 4) -> str:
+def _fmt(value, sign: str | None = "+") -> str:
+    """4 decimals, signed (a gain) or not (sign=None: a p-value); "n/a" for a missing value."""
     value = _number(value)
-    return "n/a" if math.isnan(value) else f"{value:+.{digits}f}" if digits == 4 else f"{value:.{digits}f}"
+    return "n/a" if math.isnan(value) else f"{value:{sign or ''}.4f}"
 
 
 def _check(name: str, passed: bool, value: float, threshold: float, rule: str) -> dict:
