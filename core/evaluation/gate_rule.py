@@ -116,7 +116,8 @@ def _versus_check(name: str, test: Mapping, gate: GateConfig, is_champion: bool)
     better = significant and delta > 0
     passed = enough and not worse and (better or not gate.require_significance)
     ci = f"{1 - gate.alpha:.0%} CI [{_fmt(test.get('ci_low'))}, {_fmt(test.get('ci_high'))}]"
-    rule = (f"{gate.metric} gain over {name} {delta:+.4f} >= {margin:+.4f} ({ci}, p={_fmt(p_value, None)}, "
+    rule = (f"{gate.metric} gain over {name} {_fmt(delta)} {'>=' if enough else 'below'} margin {margin:+.4f} "
+            f"({ci}, p={_fmt(p_value, None)}, "
             f"{test.get('queries', 0)} queries)")
     if not enough and not math.isnan(delta) and delta < 0:
         rule = f"{name} beats the model: " + rule
