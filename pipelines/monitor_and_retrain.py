@@ -42,7 +42,7 @@ def monitor_and_retrain(
     min_gain_over_champion: float = -1.0,
     beat_baselines: bool = True,
     gate_margin: float = 0.01,
-    gate_min_queries: int = 20,
+    gate_min_queries: int = 15,
     gate_alpha: float = 0.05,
     require_significance: bool = False,
     champion_model_uri: str = "",

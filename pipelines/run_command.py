@@ -78,7 +78,7 @@ def run(
     baselines: str = typer.Option("bm25,zeroshot,msmarco", help="Baselines the evaluation compares against."),
     beat_baselines: bool = typer.Option(True, help="Gate: bless only a model that beats every baseline and the champion."),
     gate_margin: float = typer.Option(0.01, help="Gate: mean NDCG@10 gain over each baseline and the champion required."),
-    gate_min_queries: int = typer.Option(20, help="Gate: fewest held-out queries to judge on; fewer = not blessed."),
+    gate_min_queries: int = typer.Option(15, help="Gate: fewest held-out queries to judge on; fewer = not blessed."),
     gate_alpha: float = typer.Option(0.05, help="Gate: level of the paired tests (confidence intervals at 1 - alpha)."),
     require_significance: bool = typer.Option(False, help="Gate: also require each gain to be significant (p < alpha)."),
 ):

@@ -25,7 +25,7 @@ def evaluate_reranker(
     embedding_cache_dir: str = "",
     beat_baselines: bool = True,
     margin: float = 0.01,
-    min_queries: int = 20,
+    min_queries: int = 15,
     alpha: float = 0.05,
     require_significance: bool = False,
     seed: int = 0,

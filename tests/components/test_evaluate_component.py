@@ -49,7 +49,7 @@ def test_the_default_gate_compares_all_rankers_and_refuses_a_model_they_beat(tmp
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
     assert set(evaluation["rankers"]) == {"model", "bm25", "zeroshot", "msmarco"}
     assert evaluation["shipped"] == "model"
-    # 22 queries in all leave a handful in the test split: too few for the default 20
+    # 22 queries in all leave a handful in the test split: too few for the default 15
     assert "too few to judge" in evaluation["reason"]
     assert [c["name"] for c in evaluation["checks"]] == ["min_queries", "beats bm25", "beats zeroshot", "beats msmarco"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
