@@ -1,7 +1,6 @@
 """The evaluation gate and the ranker comparison, on small hand-made pairs."""
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
