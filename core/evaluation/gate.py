@@ -86,7 +86,7 @@ def compare_rankers(scored, rankers: Sequence[str], candidate: str = CANDIDATE, 
     relevant = relevant_label(scored["label"]) if relevant is None else relevant
     tables = {}
     for name in rankers:
-        table = per_query_metrics(scored, score_column=f"score_{name}", k=k, relevant=relevant, seed=gate.seed)
+        table = per_query_metrics(scored, score_column=f"score_{name}", k=k, relevant=relevant)
         table.insert(1, "ranker", name)
         tables[name] = table
     per_query = pd.concat(tables.values(), ignore_index=True)

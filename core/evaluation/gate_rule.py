@@ -35,7 +35,8 @@ class GateConfig:
         (default 0.05 -> 95% intervals).
     require_significance: also require each gain to be significant (p < alpha); default False.
     resamples: random swaps of the randomisation test and bootstrap resamples (default 9999).
-    seed: seeds the tests and the sampled tie orders (same seed, same p-values).
+    seed: seeds the paired tests (same seed, same p-values and intervals); the metrics' sampled tie
+        orders keep their own fixed seed, so every stage reports the same means.
     min_ndcg: extra absolute floor on the candidate's `metric`; None means not configured.
     min_gain_over_champion: required mean gain over the champion, in place of `margin` for the
         champion (may be negative to allow a small regression); None means `margin` applies.
