@@ -46,7 +46,7 @@ from shoprank.core.canary.evidence import interleaving_test, two_proportion_test
 from shoprank.core.canary.interleaving import A, B, team_draft
 from shoprank.core.canary.shoppers import SimulatedShoppers
 from shoprank.core.data.sample.click_model import ClickModel
-from shoprank.core.evaluation.metrics import ndcg_at_k
+from shoprank.core.evaluation.metrics import per_query_metrics
 
 PAGE = 10
 POWER = 0.95
@@ -55,19 +55,21 @@ TARGET_RATIO = 10.0
 
 def noisy_rankers(judgments, sigmas: dict, seed: int = 12345) -> tuple[dict, dict]:
     """({name: {query_id: top-PAGE product ids}}, {name: mean NDCG@10}) for label + N(0, sigma) scores."""
+    import pandas as pd
+
     pages, ndcg = {}, {}
     ordered = judgments.sort_values(["query_id", "product_id"], kind="stable")
     for k, (name, sigma) in enumerate(sigmas.items()):
         rng = np.random.default_rng([seed, k])
-        pages[name], scores = {}, []
+        pages[name], frames = {}, []
         for qid, group in ordered.groupby("query_id", sort=True):
             labels = group["label"].to_numpy()
-            order = np.argsort(-(labels + rng.normal(0.0, sigma, labels.size)), kind="stable")
+            scores = labels + rng.normal(0.0, sigma, labels.size)
+            order = np.argsort(-scores, kind="stable")
             pages[name][str(qid)] = [str(p) for p in group["product_id"].to_numpy()[order][:PAGE]]
-            value = ndcg_at_k(labels[order], PAGE)
-            if not math.isnan(value):
-                scores.append(value)
-        ndcg[name] = float(np.mean(scores))
+            frames.append(pd.DataFrame({"query_id": str(qid), "label": labels, "score": scores}))
+        # NDCG@PAGE through ranx; queries whose candidates share one label are left out (metrics.py)
+        ndcg[name] = float(per_query_metrics(pd.concat(frames), k=PAGE)[f"ndcg@{PAGE}"].mean())
     return pages, ndcg
 
 

@@ -69,14 +69,16 @@ def value_stage_config(method: str, k: int, policy: str, floor: float, fraction:
                                   seed=seed, cache_dir=none_if_unset(embedding_cache_dir))
 
 
-def gate_config(min_ndcg: float, min_gain_over_champion: float):
+def gate_config(min_ndcg: float, min_gain_over_champion: float, **rule):
     """GateConfig from the evaluate component's thresholds: min_ndcg < 0 = no floor (NDCG is never
     negative); min_gain_over_champion <= -1 = no champion threshold (a gain is never below -1), so
-    small negative values can still tolerate a regression."""
+    small negative values can still tolerate a regression. `rule`: the other GateConfig fields
+    (beat_baselines, margin, min_queries, alpha, require_significance, seed) as they are."""
     from shoprank.core.evaluation.gate import GateConfig
 
     return GateConfig(min_ndcg=none_if_below(min_ndcg, 0.0),
-                      min_gain_over_champion=min_gain_over_champion if min_gain_over_champion > -1.0 else None)
+                      min_gain_over_champion=min_gain_over_champion if min_gain_over_champion > -1.0 else None,
+                      **rule)
 
 
 def evaluation_config(split: str, baselines: str, runtime: str, embedding_cache_dir: str):

@@ -40,6 +40,11 @@ def monitor_and_retrain(
     train_max_minutes: float = 0.0,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
+    beat_baselines: bool = True,
+    gate_margin: float = 0.01,
+    gate_min_queries: int = 15,
+    gate_alpha: float = 0.05,
+    require_significance: bool = False,
     champion_model_uri: str = "",
     baselines: str = "bm25,zeroshot,msmarco",
     embedding_cache_dir: str = "",
@@ -65,4 +70,6 @@ def monitor_and_retrain(
             data_uri=data_uri, seed=seed, split_seed=seed, train_epochs=train_epochs, train_max_steps=train_max_steps,
             train_max_minutes=train_max_minutes, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
             champion_model_uri=champion_model_uri, baselines=baselines, embedding_cache_dir=embedding_cache_dir,
+            beat_baselines=beat_baselines, gate_margin=gate_margin, gate_min_queries=gate_min_queries,
+            gate_alpha=gate_alpha, require_significance=require_significance,
         ).set_display_name("retrain")

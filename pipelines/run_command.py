@@ -76,6 +76,11 @@ def run(
     min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
     champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
     baselines: str = typer.Option("bm25,zeroshot,msmarco", help="Baselines the evaluation compares against."),
+    beat_baselines: bool = typer.Option(True, help="Gate: bless only a model that beats every baseline and the champion."),
+    gate_margin: float = typer.Option(0.01, help="Gate: mean NDCG@10 gain over each baseline and the champion required."),
+    gate_min_queries: int = typer.Option(15, help="Gate: fewest held-out queries to judge on; fewer = not blessed."),
+    gate_alpha: float = typer.Option(0.05, help="Gate: level of the paired tests (confidence intervals at 1 - alpha)."),
+    require_significance: bool = typer.Option(False, help="Gate: also require each gain to be significant (p < alpha)."),
 ):
     """Run the whole pipeline on this machine (kfp.local) and print a summary."""
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
@@ -86,7 +91,8 @@ def run(
     check_run_options(value_method=value_method, value_policy=value_policy, train_loss=train_loss,
                       train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
                       train_max_length=train_max_length, baselines=baselines, min_ndcg=min_ndcg,
-                      min_gain_over_champion=min_gain_over_champion, champion=champion, seed=seed)
+                      min_gain_over_champion=min_gain_over_champion, champion=champion, seed=seed,
+                      gate_rule=_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance))
 
     # kfp.local warns that display names and the cluster image do not apply locally; expected here.
     warnings.filterwarnings("ignore", module=r"kfp\.local")
@@ -116,6 +122,7 @@ def run(
                 price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"),
+                **_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),
             )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task
             failure = exc
@@ -127,6 +134,7 @@ def run(
         "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages), "verdict": _verdict(stages),
         "canary": canary_outcome(stages),
     }
+    summary["shipped"] = (summary["verdict"] or {}).get("shipped")
     record_champion(out, summary["canary"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     _print_summary(summary)
@@ -143,6 +151,12 @@ def run(
         console.print(f"[red bold]run stopped[/red bold] {escape(failure_reason(log_path, failure))}", soft_wrap=True)
         console.print(f"full log: {log_path}")
         raise typer.Exit(1)
+
+
+def _gate_rule(beat_baselines: bool, margin: float, min_queries: int, alpha: float, require_significance: bool) -> dict:
+    """The gate options as train_and_deploy's parameters."""
+    return dict(beat_baselines=beat_baselines, gate_margin=margin, gate_min_queries=min_queries, gate_alpha=alpha,
+                require_significance=require_significance)
 
 
 _RANKER_METRIC = re.compile(r"^(?P<ranker>.+)_(?P<split>validation|test)_(?P<name>ndcg@10|mrr|recall@10|queries"
@@ -165,7 +179,8 @@ def _verdict(stages: dict) -> dict | None:
     for stage in stages.values():
         evaluation = stage.get("metadata", {}).get("evaluation")
         if evaluation and "blessed" in evaluation:
-            return {"blessed": bool(evaluation["blessed"]), "reason": evaluation.get("reason", "")}
+            return {"blessed": bool(evaluation["blessed"]), "reason": evaluation.get("reason", ""),
+                    **{key: evaluation[key] for key in ("shipped", "versus") if key in evaluation}}
     return None
 
 

@@ -15,7 +15,8 @@ from shoprank.core.common.errors import ConfigError, ShoprankError
 
 def check_run_options(*, value_method: str, value_policy: str, train_loss: str, train_epochs: int,
                       train_max_steps: int, train_max_minutes: float, train_max_length: int, baselines: str,
-                      min_ndcg: float, min_gain_over_champion: float, champion: Path | None, seed: int = 0) -> None:
+                      min_ndcg: float, min_gain_over_champion: float, champion: Path | None, seed: int = 0,
+                      gate_rule: dict | None = None) -> None:
     """Raise ConfigError naming every option the stages would refuse (option, what arrived, what is allowed)."""
     from shoprank.components.params import evaluation_config, gate_config, train_config, value_stage_config
 
@@ -28,7 +29,8 @@ def check_run_options(*, value_method: str, value_policy: str, train_loss: str, 
             max_length=train_max_length, seed=seed),
         "--baselines": lambda: evaluation_config(split="test", baselines=baselines, runtime="torch",
                                                  embedding_cache_dir=""),
-        "--min-ndcg / --min-gain-over-champion": lambda: gate_config(min_ndcg, min_gain_over_champion),
+        "--min-ndcg / --min-gain-over-champion / --gate-*": lambda: gate_config(
+            min_ndcg, min_gain_over_champion, **_gate_fields(gate_rule or {}), seed=seed),
     }
     problems = []
     for option, build in checks.items():
@@ -42,3 +44,8 @@ def check_run_options(*, value_method: str, value_policy: str, train_loss: str, 
         problems.append(f"--champion: expected a model folder (with hf/ inside) at {champion}, found none")
     if problems:
         raise ConfigError("options refused before the first stage:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def _gate_fields(rule: dict) -> dict:
+    """train_and_deploy's gate parameters (gate_margin, ...) as GateConfig fields (margin, ...)."""
+    return {key.removeprefix("gate_"): value for key, value in rule.items()}

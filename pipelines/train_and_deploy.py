@@ -37,6 +37,11 @@ def train_and_deploy(
     spelling_notes: bool = True,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
+    beat_baselines: bool = True,
+    gate_margin: float = 0.01,
+    gate_min_queries: int = 15,
+    gate_alpha: float = 0.05,
+    require_significance: bool = False,
     champion_model_uri: str = "",
     baselines: str = "bm25,zeroshot,msmarco",
     embedding_cache_dir: str = "",
@@ -49,8 +54,11 @@ def train_and_deploy(
     train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
     (query, product) pair, 0 = fitted to the pairs (64-128). price_limits / low_price_words /
     spelling_notes: the query features the reranker reads (components/train/README.md). min_ndcg /
-    min_gain_over_champion: the blessing thresholds; negative (-1) = not configured, and an
-    unconfigured gate never blesses. champion_model_uri: the current champion's model folder. embedding_cache_dir: a
+    min_gain_over_champion: extra blessing thresholds; negative (-1) = not configured.
+    beat_baselines / gate_margin / gate_min_queries / gate_alpha / require_significance: the
+    default gate (the model beats every baseline and the champion by the margin on enough queries;
+    core/evaluation/gate_rule.py); a gate with nothing to beat and no threshold never blesses.
+    champion_model_uri: the current champion's model folder. embedding_cache_dir: a
     persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
     across runs, so no text is encoded twice. deploy_target / canary_mode /
     canary_max_sessions: where a blessed model goes and how its canary judges it
@@ -78,7 +86,8 @@ def train_and_deploy(
     evaluated = evaluate_reranker(
         pairs=prepared.outputs["pairs"], model=trained.outputs["model"], champion_model_uri=champion_model_uri,
         min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion, baselines=baselines,
-        embedding_cache_dir=embedding_cache_dir,
+        embedding_cache_dir=embedding_cache_dir, beat_baselines=beat_baselines, margin=gate_margin,
+        min_queries=gate_min_queries, alpha=gate_alpha, require_significance=require_significance, seed=seed,
     ).set_display_name("evaluate")
     # Branch on the blessing task's single output: kfp.local cannot branch on evaluate's named output.
     blessed = blessing(evaluation=evaluated.outputs["evaluation"]).set_display_name("blessing")

@@ -23,9 +23,15 @@ def evaluate_reranker(
     baselines: str = "bm25,zeroshot,msmarco",
     runtime: str = "torch",
     embedding_cache_dir: str = "",
+    beat_baselines: bool = True,
+    margin: float = 0.01,
+    min_queries: int = 15,
+    alpha: float = 0.05,
+    require_significance: bool = False,
+    seed: int = 0,
 ) -> NamedTuple("EvaluateOutputs", [("blessed", bool)]):
     """Score the held-out split with the new model, BM25, the zero-shot encoder, the MS MARCO
-    cross-encoder and the champion (if any); bless the model only against configured thresholds.
+    cross-encoder and the champion (if any); bless the model only when it beats them all.
 
     pairs: the pairs table (Parquet) with a `split` column. model: the trained model folder.
     champion / champion_model_uri: the current champion's model folder, as an artifact or as a
@@ -37,7 +43,11 @@ def evaluate_reranker(
     runtime: score the model (and champion) with "torch", "onnx" or "onnx-int8" (what is served).
     embedding_cache_dir: the encoder cache the value stage filled ("" = none), so the zero-shot
     baseline reuses its embeddings.
-    With no threshold configured the model is never blessed. Returns `blessed`.
+    beat_baselines: the model must beat every baseline and the champion by `margin` mean gain
+    on NDCG@10 (default on). min_queries: fewest held-out queries to judge on. alpha: level of
+    the paired randomisation tests (confidence intervals at 1 - alpha); require_significance:
+    also require p < alpha for each gain. seed: seeds the tests. (core/evaluation/gate_rule.py)
+    With nothing to beat and no threshold configured the model is never blessed. Returns `blessed`.
     """
     from collections import namedtuple
 
@@ -49,9 +59,12 @@ def evaluate_reranker(
                                embedding_cache_dir=embedding_cache_dir)
     result = run_evaluate_stage(
         pairs.path, model.path, evaluation.path, html_path(report),
-        gate=gate_config(min_ndcg, min_gain_over_champion), config=config,
+        gate=gate_config(min_ndcg, min_gain_over_champion, beat_baselines=beat_baselines, margin=margin,
+                         min_queries=min_queries, alpha=alpha, require_significance=require_significance,
+                         seed=seed), config=config,
         champion_dir=champion.path if champion is not None else none_if_unset(champion_model_uri),
     )
     log_metrics(metrics, flat_metrics(result))
-    evaluation.metadata.update({"blessed": result["blessed"], "reason": result["reason"]})
+    evaluation.metadata.update({"blessed": result["blessed"], "reason": result["reason"],
+                                "shipped": result["shipped"], "versus": result["versus"]})
     return namedtuple("EvaluateOutputs", ["blessed"])(result["blessed"])

@@ -1,10 +1,15 @@
-"""Compare the new reranker with baselines on held-out queries, and decide its blessing.
+"""Compare the shipped reranker with baselines and the champion on held-out queries, and decide
+its blessing.
 
 Every ranker scores the same held-out pairs; each gets NDCG@k, MRR and Recall@k
-(shoprank.core.evaluation.metrics), and the new model gets per-query wins / losses / ties against each
-of the others. The gate follows one rule (DESIGN style #3): a model is blessed only when
-at least one configured threshold applies and every applicable threshold passes. With no
-threshold configured it is never blessed.
+(shoprank.core.evaluation.metrics, through ranx), and the shipped candidate gets a paired test
+over queries against every opponent (core/evaluation/significance.py): mean delta, p-value,
+confidence interval, wins / losses / ties.
+
+The rule (GateConfig): blessed only when at least one check applies and every check passes
+(DESIGN style #3); by default the checks are "enough queries" and "beats every baseline and the
+champion by `margin` on the gate metric", so a default run can bless a model that earns it and
+never one a free baseline beats. min_ndcg and min_gain_over_champion are extra thresholds.
 """
 
 from __future__ import annotations
@@ -17,52 +22,29 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from shoprank.core.common.errors import ConfigError
+from shoprank.core.evaluation.gate_rule import GateConfig, decide
 from shoprank.core.evaluation.metrics import DEFAULT_K, per_query_metrics, relevant_label, summarise
+from shoprank.core.evaluation.significance import paired_test
 
 log = logging.getLogger(__name__)
 
 CANDIDATE = "model"
 CHAMPION = "champion"
-# Per-query metric differences smaller than this count as ties (float noise, equal rankings).
-TIE_TOLERANCE = 1e-9
 
 # A ranker: pairs frame in, one score per row out (higher ranks first).
 Scorer = Callable[["pandas.DataFrame"], "np.ndarray | Sequence[float]"]
 
-
-@dataclasses.dataclass(frozen=True)
-class GateConfig:
-    """When the new model may be blessed for deployment.
-
-    min_ndcg: absolute floor on the new model's `metric`; None means not configured.
-    min_gain_over_champion: the new model's `metric` minus the champion's must reach this
-        (may be negative to allow a small regression); None means not configured. It only
-        applies when a champion is evaluated.
-    metric: the rank metric both thresholds read, e.g. "ndcg@10", "mrr", "recall@10".
-    """
-
-    min_ndcg: float | None = None
-    min_gain_over_champion: float | None = None
-    metric: str = "ndcg@10"
-
-    def __post_init__(self):
-        for name in ("min_ndcg", "min_gain_over_champion"):
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ConfigError(f"gate {name}: expected a finite number or None, got {value}")
-
-    @property
-    def configured(self) -> bool:
-        return self.min_ndcg is not None or self.min_gain_over_champion is not None
+__all__ = ["CANDIDATE", "CHAMPION", "Comparison", "GateConfig", "compare_rankers", "decide", "evaluate",
+           "score_rankers"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
-    """Metrics per ranker, one row per query and ranker, and candidate-vs-other summaries."""
+    """Metrics per ranker, one row per query and ranker, and candidate-vs-opponent paired tests."""
 
     metrics: dict[str, dict[str, float | None]]  # per ranker: means (None: no query) and query counts
     per_query: "object"  # DataFrame [query_id, ranker, ndcg@k, mrr, recall@k, candidates, left_out]
-    versus: dict[str, dict[str, float]]
+    versus: dict[str, dict[str, float]]  # per opponent: paired_test's dict on the gate metric
 
 
 def score_rankers(frame, scorers: Mapping[str, Scorer]):
@@ -83,112 +65,66 @@ def score_rankers(frame, scorers: Mapping[str, Scorer]):
 
 
 def compare_rankers(scored, rankers: Sequence[str], candidate: str = CANDIDATE, k: int = DEFAULT_K,
-                    relevant: int | None = None) -> Comparison:
-    """Rank metrics of each ranker's `score_<name>` column, and per-query wins of `candidate`.
+                    relevant: int | None = None, opponents: Sequence[str] | None = None,
+                    gate: GateConfig = GateConfig()) -> Comparison:
+    """Rank metrics of each ranker's `score_<name>` column, and paired tests of `candidate`
+    against each of `opponents` (None: every other ranker) on `gate.metric`.
 
     relevant: the MRR/Recall threshold (None: relevant_label of the scored labels). Queries left
-    out of a metric (metrics.py) are counted per ranker and take no part in wins and losses.
+    out of a metric (metrics.py) are counted per ranker and take no part in the paired tests.
+    Raises ConfigError for a candidate, opponent or gate metric that is not there.
     """
     import pandas as pd
 
     if candidate not in rankers:
         raise ConfigError(f"expected the candidate '{candidate}' among the rankers, got {list(rankers)}")
+    opponents = [r for r in rankers if r != candidate] if opponents is None else list(opponents)
+    missing = [o for o in opponents if o not in rankers or o == candidate]
+    if missing:
+        raise ConfigError(f"opponents: expected rankers other than '{candidate}' among {list(rankers)}, got {missing}")
+    metric = _metric_column(gate.metric, k)
     relevant = relevant_label(scored["label"]) if relevant is None else relevant
-    tables = []
+    tables = {}
     for name in rankers:
         table = per_query_metrics(scored, score_column=f"score_{name}", k=k, relevant=relevant)
         table.insert(1, "ranker", name)
-        tables.append(table)
-    per_query = pd.concat(tables, ignore_index=True)
-    metrics = {name: summarise(table, k) for name, table in zip(rankers, tables)}
-    mine = tables[list(rankers).index(candidate)].set_index("query_id")[f"ndcg@{k}"]
-    versus = {
-        name: _wins_losses(mine, table.set_index("query_id")[f"ndcg@{k}"])
-        for name, table in zip(rankers, tables)
-        if name != candidate
-    }
+        tables[name] = table
+    per_query = pd.concat(tables.values(), ignore_index=True)
+    metrics = {name: summarise(table, k) for name, table in tables.items()}
+    mine = tables[candidate].set_index("query_id")[metric]
+    versus = {}
+    for name in opponents:
+        theirs = tables[name].set_index("query_id")[metric].reindex(mine.index)
+        versus[name] = paired_test(mine.to_numpy(), theirs.to_numpy(), resamples=gate.resamples, seed=gate.seed,
+                                   confidence=1.0 - gate.alpha)
+        versus[name]["metric"] = gate.metric
     return Comparison(metrics=metrics, per_query=per_query, versus=versus)
 
 
-def sign_test_p(wins: int, losses: int) -> float:
-    """Two-sided exact sign test: the chance of a split at least this uneven from fair coin flips."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2.0**n
-    return min(1.0, 2.0 * tail)
+def _metric_column(metric: str, k: int) -> str:
+    allowed = (f"ndcg@{k}", "mrr", f"recall@{k}")
+    if metric not in allowed:
+        raise ConfigError(f"gate metric: expected one of {list(allowed)}, got '{metric}'")
+    return metric
 
 
-def _wins_losses(mine, theirs) -> dict[str, float]:
-    """Per-query NDCG wins / losses / ties, the mean delta, and a two-sided sign-test p-value."""
-    delta = (mine - theirs.reindex(mine.index)).dropna().to_numpy()
-    wins = int(np.sum(delta > TIE_TOLERANCE))
-    losses = int(np.sum(delta < -TIE_TOLERANCE))
-    p_value = sign_test_p(wins, losses)
-    return {
-        "wins": wins,
-        "losses": losses,
-        "ties": int(delta.size - wins - losses),
-        "mean_delta": float(delta.mean()) if delta.size else math.nan,
-        "sign_test_p": float(p_value),
-    }
+def evaluate(scored, rankers: Sequence[str], gate: GateConfig, k: int = DEFAULT_K, candidate: str = CANDIDATE,
+             relevant: int | None = None, opponents: Sequence[str] | None = None,
+             champion: str = CHAMPION) -> tuple[dict, Comparison]:
+    """Compare and decide on scored pairs; returns (JSON-serialisable result, comparison).
 
-
-def decide(metrics: Mapping[str, Mapping[str, float]], gate: GateConfig, candidate: str = CANDIDATE,
-           champion: str = CHAMPION) -> dict:
-    """The blessing: {"blessed", "reason", "checks"}; `champion` counts only if in `metrics`."""
-    if not gate.configured:
-        return {
-            "blessed": False,
-            "reason": "not blessed: no threshold is configured (set min_ndcg and/or "
-            "min_gain_over_champion); a model is never blessed without one",
-            "checks": [],
-        }
-    if gate.metric not in metrics[candidate]:
-        raise ConfigError(f"gate metric: expected one of {sorted(metrics[candidate])}, got '{gate.metric}'")
-    value = _number(metrics[candidate][gate.metric])
-    checks = []
-    if gate.min_ndcg is not None:
-        checks.append(_check("min_ndcg", f"{gate.metric} {value:.4f} >= floor {gate.min_ndcg:.4f}",
-                             value, gate.min_ndcg))
-    if gate.min_gain_over_champion is not None and champion in metrics:
-        gain = value - _number(metrics[champion][gate.metric])
-        checks.append(_check("min_gain_over_champion",
-                             f"gain over champion {gain:+.4f} >= {gate.min_gain_over_champion:+.4f}",
-                             gain, gate.min_gain_over_champion))
-    if not checks:
-        return {
-            "blessed": False,
-            "reason": "not blessed: the only configured threshold is min_gain_over_champion and "
-            "there is no champion to compare with; set min_ndcg to bless a first model",
-            "checks": [],
-        }
-    failed = [c for c in checks if not c["passed"]]
-    summary = "; ".join(f"{c['rule']} ({'pass' if c['passed'] else 'FAIL'})" for c in checks)
-    if gate.min_gain_over_champion is None and champion in metrics:
-        summary += f"; gain over champion {value - _number(metrics[champion][gate.metric]):+.4f} (not gated)"
-    return {"blessed": not failed, "reason": f"{'not blessed' if failed else 'blessed'}: {summary}", "checks": checks}
-
-
-def _number(value: float | None) -> float:
-    """A metric's mean as a float; NaN when no query defines it (a check on it never passes)."""
-    return math.nan if value is None else float(value)
-
-
-def _check(name: str, rule: str, value: float, threshold: float) -> dict:
-    # NaN (e.g. no held-out query with a relevant result) never passes.
-    passed = bool(not math.isnan(value) and value >= threshold)
-    return {"name": name, "rule": rule, "value": value, "threshold": threshold, "passed": passed}
-
-
-def evaluate(scored, rankers: Sequence[str], gate: GateConfig, k: int = DEFAULT_K,
-             candidate: str = CANDIDATE, relevant: int | None = None) -> tuple[dict, Comparison]:
-    """Compare and decide on scored pairs; returns (JSON-serialisable result, comparison)."""
+    opponents: the rankers the candidate must beat (None: every other ranker); `champion`, if
+    among them, is the current champion (its margin may be min_gain_over_champion).
+    The result keeps `rankers`, `versus` (per opponent: delta, p_value, ci_low, ci_high,
+    queries, wins, losses, ties), `shipped` (the candidate judged), `blessed`, `reason`, `checks`.
+    """
     relevant = relevant_label(scored["label"]) if relevant is None else relevant
-    comparison = compare_rankers(scored, rankers, candidate=candidate, k=k, relevant=relevant)
-    decision = decide(comparison.metrics, gate, candidate=candidate)
+    comparison = compare_rankers(scored, rankers, candidate=candidate, k=k, relevant=relevant,
+                                 opponents=opponents, gate=gate)
+    decision = decide(comparison.metrics[candidate], comparison.versus, gate, champion=champion)
     result = {
         "candidate": candidate,
+        "shipped": candidate,
         "metric": gate.metric,
         "k": k,
         "relevant_label": relevant,

@@ -1,18 +1,21 @@
-"""Ranking metrics over graded labels (0..3): NDCG@k, MRR and Recall@k, tie-neutral.
+"""Ranking metrics over graded labels (0..3): NDCG@k, MRR and Recall@k, computed by ranx.
 
-NDCG uses exponential gain (2^label - 1) / log2(rank + 1) (Jarvelin & Kekalainen, 2002; the
-gain of Burges et al., 2005). A result is *relevant* for MRR and Recall when its label >=
-the relevance threshold: 2 (Exact or Substitute) on the ESCI scale, 1 for binary 0/1 judgments
+The per-query numbers come from ranx (Bassani, "ranx: A Blazing-Fast Python Library for Ranking
+Evaluation and Comparison", ECIR 2022): `ndcg_burges@k` (exponential gain (2^label - 1) /
+log2(rank + 1), Burges et al., 2005; Jarvelin & Kekalainen, 2002), `mrr-l<r>` and
+`recall@k-l<r>`. A result is *relevant* for MRR and Recall when its label >= the relevance
+threshold r: 2 (Exact or Substitute) on the ESCI scale, 1 for binary 0/1 judgments
 (`relevant_label` tells them apart on the whole data set).
 
+Conventions this module adds around the library (README "Ranking metrics"):
+
 Ties: candidates with equal scores have no order, so every metric is its *expected value over
-all orders of the tied candidates* (each order equally likely), in closed form (McSherry &
-Najork, "Computing information retrieval performance measures efficiently in the presence of
-tied scores", ECIR 2008): a tied group at ranks a..b contributes its mean gain times the sum of
-the discounts of those ranks (DCG), and its relevant share of the ranks within k (Recall); the
-reciprocal rank averages 1/rank of the group's first relevant candidate over where it can fall.
-So a constant ranker scores the same whatever its candidates' ids, and a ranker gains nothing
-from breaking ties in its favour.
+the orders of the tied candidates* (McSherry & Najork, ECIR 2008). ranx scores one order, so
+each query with ties is scored on several orders of its tied candidates and averaged: on every
+order when the tie groups that can change a metric have at most EXACT_ORDERS orders together (exact),
+otherwise on SAMPLED_ORDERS random orders from a generator seeded by `seed` and the query id
+(an estimate; a constant ranker over 20 candidates is within about 0.01 NDCG of the expectation).
+Candidates are named by their row position, never by product id, so ids never decide a tie.
 
 Queries left out (and counted, never scored 1.0 or NaN into a mean):
 - a single candidate, or all candidates with the same label: every order is equally good, so
@@ -20,21 +23,32 @@ Queries left out (and counted, never scored 1.0 or NaN into a mean):
 - no candidate with a relevant label: MRR and Recall are undefined (left out of those two; NDCG
   keeps the query when some label is positive).
 A mean over no query is None, never NaN.
+
+Cost: ranx compiles its kernels with numba on first use (about 15 s on 2 CPU cores) and caches
+them on disk; later processes load them in about 1.5 s.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import math
-from math import comb
-from typing import Sequence
+import warnings
+import zlib
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 RELEVANT_LABEL = 2
 DEFAULT_K = 10
 # Below this many queries a split's mean moves by several points when one query changes.
 FEW_QUERIES = 30
 LEFT_OUT_REASONS = ("single_candidate", "same_label", "no_relevant")
+# Tie groups with at most this many orders together are scored on every order (exact expectation).
+EXACT_ORDERS = 720
+# Otherwise this many seeded random orders estimate it.
+SAMPLED_ORDERS = 256
 
 
 def relevant_label(labels) -> int:
@@ -45,69 +59,7 @@ def relevant_label(labels) -> int:
     return RELEVANT_LABEL if labels.size and labels.max() > 1 else 1
 
 
-def _ranked_groups(labels, scores) -> list[tuple[int, np.ndarray]]:
-    """(first rank, labels of the group) for each tie group, best scores first; ranks from 1.
-    Without scores, the labels are in ranked order with no ties."""
-    labels = np.asarray(labels, dtype=float)
-    if scores is None:
-        return [(i + 1, labels[i : i + 1]) for i in range(labels.size)]
-    scores = np.asarray(scores, dtype=float)
-    order = np.argsort(-scores, kind="stable")
-    labels, scores = labels[order], scores[order]
-    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
-    ends = np.r_[starts[1:], labels.size]
-    return [(int(s) + 1, labels[s:e]) for s, e in zip(starts, ends)]
-
-
-def _discounts(first: int, last: int, k: int) -> float:
-    """Sum of 1/log2(rank + 1) over ranks first..last that are within k."""
-    last = min(last, k)
-    return float(np.sum(1.0 / np.log2(np.arange(first, last + 1) + 1.0))) if last >= first else 0.0
-
-
-def dcg_at_k(labels: Sequence[float], k: int, scores: Sequence[float] | None = None) -> float:
-    """(Expected) DCG@k: labels in ranked order, or ranked by `scores` with ties averaged."""
-    total = 0.0
-    for first, group in _ranked_groups(labels, scores):
-        if first > k:
-            break
-        total += float(np.mean(np.power(2.0, group) - 1.0)) * _discounts(first, first + group.size - 1, k)
-    return total
-
-
-def ndcg_at_k(labels: Sequence[float], k: int = DEFAULT_K, scores: Sequence[float] | None = None) -> float:
-    """(Expected) NDCG@k; NaN when no label is positive (the ideal DCG is 0)."""
-    ideal = dcg_at_k(sorted(labels, reverse=True), k)
-    return math.nan if ideal == 0 else dcg_at_k(labels, k, scores) / ideal
-
-
-def reciprocal_rank(labels: Sequence[float], relevant: int = RELEVANT_LABEL,
-                    scores: Sequence[float] | None = None) -> float:
-    """(Expected) 1 / rank of the first relevant result; NaN when none is relevant.
-
-    In a tied group of m candidates at ranks n+1..n+m holding r relevant ones, the first relevant
-    one is at n+j with probability C(m-j, r-1) / C(m, r)."""
-    for first, group in _ranked_groups(labels, scores):
-        r, m = int(np.sum(group >= relevant)), group.size
-        if r:
-            return sum(comb(m - j, r - 1) / comb(m, r) / (first - 1 + j) for j in range(1, m - r + 2))
-    return math.nan
-
-
-def recall_at_k(labels: Sequence[float], k: int = DEFAULT_K, relevant: int = RELEVANT_LABEL,
-                scores: Sequence[float] | None = None) -> float:
-    """(Expected) share of the relevant results within the top k; NaN when none is relevant."""
-    total = int(np.sum(np.asarray(labels) >= relevant))
-    if total == 0:
-        return math.nan
-    found = 0.0
-    for first, group in _ranked_groups(labels, scores):
-        within = max(0, min(first + group.size - 1, k) - first + 1)
-        found += np.sum(group >= relevant) * within / group.size
-    return float(found) / total
-
-
-def left_out_reason(labels: Sequence[float], relevant: int = RELEVANT_LABEL) -> str:
+def left_out_reason(labels, relevant: int = RELEVANT_LABEL) -> str:
     """Why a query is left out of ranking metrics ("" when it is not): see LEFT_OUT_REASONS."""
     labels = np.asarray(labels)
     if labels.size < 2:
@@ -119,29 +71,90 @@ def left_out_reason(labels: Sequence[float], relevant: int = RELEVANT_LABEL) -> 
     return ""
 
 
-def per_query_metrics(frame, score_column: str = "score", k: int = DEFAULT_K, relevant: int | None = None):
+def tie_orders(labels, scores, k: int, relevant: int, key: str = "", seed: int = 0) -> list[np.ndarray]:
+    """Orders (row positions, best first) that average out the ties of one query's `scores`.
+
+    One order without ties. Tie groups starting after rank k and after the first group holding a
+    relevant label change no metric and keep their row order; the others are permuted every way
+    (when at most EXACT_ORDERS orders together) or SAMPLED_ORDERS times at random (seeded by
+    `seed` and `key`, the query id)."""
+    labels, scores = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    order = np.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    ends = np.r_[starts[1:], ranked.size]
+    relevant_at = np.flatnonzero(labels[order] >= relevant)
+    horizon = max(k, int(relevant_at[0]) + 1 if relevant_at.size else 0)
+    groups = [(s, e) for s, e in zip(starts, ends) if e - s > 1 and s < horizon]
+    if not groups:
+        return [order]
+    count = math.prod(math.factorial(e - s) for s, e in groups)
+    if count <= EXACT_ORDERS:
+        choices = itertools.product(*[itertools.permutations(range(s, e)) for s, e in groups])
+    else:
+        rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+        choices = ([rng.permutation(np.arange(s, e)) for s, e in groups] for _ in range(SAMPLED_ORDERS))
+    orders = []
+    for choice in choices:
+        positions = np.arange(order.size)
+        for (s, e), permuted in zip(groups, choice):
+            positions[s:e] = permuted
+        orders.append(order[positions])
+    return orders
+
+
+def _ranx_scores(queries: list[tuple[str, np.ndarray, list[np.ndarray]]], k: int, relevant: int) -> dict:
+    """{metric: {query_id: mean over its orders}} for (query_id, labels, orders) through ranx.
+
+    ranx's array input: per query, qrels rows [doc, label] by label descending, run rows
+    [doc, score] by score descending; docs are row positions."""
+    from numba.typed import List
+    from ranx import evaluate
+
+    qrels, run, owner = List(), List(), []
+    for query_id, labels, orders in queries:
+        judged = np.flatnonzero(labels > 0)
+        judged = judged[np.argsort(-labels[judged], kind="stable")]
+        judged_rows = np.column_stack([judged, labels[judged]]).astype(np.float64)
+        for order in orders:
+            qrels.append(judged_rows)
+            run.append(np.column_stack([order, np.arange(order.size, 0, -1)]).astype(np.float64))
+            owner.append(query_id)
+    names = {"ndcg": f"ndcg_burges@{k}", "mrr": f"mrr-l{relevant}", "recall": f"recall@{k}-l{relevant}"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's uint64 -> int64 cast notice inside ranx
+        values = evaluate(qrels, run, list(names.values()), return_mean=False)
+    import pandas as pd
+
+    table = pd.DataFrame({short: values[metric] for short, metric in names.items()}).assign(query_id=owner)
+    means = table.groupby("query_id", sort=False).mean()
+    return {short: means[short].to_dict() for short in names}
+
+
+def per_query_metrics(frame, score_column: str = "score", k: int = DEFAULT_K, relevant: int | None = None,
+                      seed: int = 0):
     """One row per query: ndcg@k, mrr, recall@k (NaN where left out), candidates, left_out (reason or "").
 
     frame: columns query_id, label and `score_column`. relevant: the MRR/Recall threshold
     (None: relevant_label of this frame's labels; pass the data set's when scoring one split).
+    seed: seeds the sampled tie orders (module docstring).
     """
     import pandas as pd
 
     relevant = relevant_label(frame["label"]) if relevant is None else relevant
-    rows = []
+    rows, ranked = [], []
     for query_id, group in frame.groupby("query_id", sort=True):
         labels, scores = group["label"].to_numpy(dtype=float), group[score_column].to_numpy(dtype=float)
         reason = left_out_reason(labels, relevant)
-        ranked = reason in ("", "no_relevant")
-        with_relevant = reason == ""
-        rows.append({
-            "query_id": query_id,
-            f"ndcg@{k}": ndcg_at_k(labels, k, scores) if ranked else math.nan,
-            "mrr": reciprocal_rank(labels, relevant, scores) if with_relevant else math.nan,
-            f"recall@{k}": recall_at_k(labels, k, relevant, scores) if with_relevant else math.nan,
-            "candidates": int(labels.size),
-            "left_out": reason,
-        })
+        rows.append({"query_id": query_id, "candidates": int(labels.size), "left_out": reason})
+        if reason in ("", "no_relevant"):
+            ranked.append((str(query_id), labels, tie_orders(labels, scores, k, relevant, str(query_id), seed)))
+    scores = _ranx_scores(ranked, k, relevant) if ranked else {"ndcg": {}, "mrr": {}, "recall": {}}
+    for row in rows:
+        key, with_relevant = str(row["query_id"]), row["left_out"] == ""
+        row[f"ndcg@{k}"] = scores["ndcg"].get(key, math.nan)
+        row["mrr"] = scores["mrr"][key] if with_relevant else math.nan
+        row[f"recall@{k}"] = scores["recall"][key] if with_relevant else math.nan
     return pd.DataFrame(rows, columns=["query_id", f"ndcg@{k}", "mrr", f"recall@{k}", "candidates", "left_out"])
 
 

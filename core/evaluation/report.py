@@ -1,8 +1,9 @@
 """The evaluation page: a self-contained HTML report a person reads top-down.
 
-Top: the verdict and its reason. Then the metric comparison (bar chart + table), per-query
-wins / losses / ties of the new model against every other ranker, the per-query NDCG delta
-plot, and the queries the new model loses most on.
+Top: the verdict and its reason, and the gate's checks. Then the metric comparison (bar chart +
+table), the shipped model's paired test against every opponent (mean gain, confidence interval,
+p-value, wins / losses / ties, the gate's verdict on it), the per-query delta plot, and the
+queries the new model loses most on.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
                              title: str = "shoprank evaluation") -> str:
     """HTML for an evaluation `result` (core.evaluation.evaluate) and its per-query table."""
     candidate, k = result["candidate"], result["k"]
+    gate_metric = result.get("metric", f"ndcg@{k}")
     metric, metrics = f"ndcg@{k}", (f"ndcg@{k}", "mrr", f"recall@{k}")
     others = [name for name in result["rankers"] if name != candidate]
     blessed = bool(result["blessed"])
@@ -78,8 +80,9 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
     headline = ", ".join(f"{escape(o)} {_fmt3(result['rankers'][o].get(metric))}" for o in others)
     parts = [
         verdict(f"{'BLESSED' if blessed else 'NOT BLESSED'} — {result['reason'].split(': ', 1)[-1]}", blessed),
-        f"<p>New model {metric.upper()} <b>{_fmt3(mine.get(metric))}</b> on {mine.get('queries')} "
-        f"held-out queries ({headline or 'no baselines'}).</p>",
+        f"<p>Shipped ranker <b>{escape(result.get('shipped', candidate))}</b>: {metric.upper()} "
+        f"<b>{_fmt3(mine.get(metric))}</b> on {mine.get('queries')} held-out queries "
+        f"({headline or 'no baselines'}).</p>",
     ]
     if result.get("checks"):
         parts.append(table(["check", "rule", "result"],
@@ -92,25 +95,41 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
                for name, values in result["rankers"].items()]),
         "<p class='muted'>Left out of a mean: queries with a single candidate or with every candidate "
         "labelled the same (no order is better than another), and for MRR and Recall queries with no "
-        f"relevant candidate (label &gt;= {escape(result.get('relevant_label', 2))}). Tied scores count as "
-        "the mean over every order of the tied candidates.</p>",
+        f"relevant candidate (label &gt;= {escape(result.get('relevant_label', 2))}). Metrics by ranx; tied "
+        "scores count as the mean over the orders of the tied candidates (every order, or 256 seeded "
+        "random ones for large ties).</p>",
     ]
-    if others:
+    if result.get("versus"):
         parts += [
-            "<h2>Per-query wins and losses of the new model</h2>",
-            f"<p>A win is a query where the new model's {metric.upper()} is higher; "
-            "the sign test asks whether wins and losses could be a coin flip.</p>",
-            table(["new model vs", "wins", "losses", "ties", f"mean {metric} delta", "sign-test p"],
-                  [[name, v["wins"], v["losses"], v["ties"], _num(v["mean_delta"]), _num(v["sign_test_p"])]
+            f"<h2>Paired tests of the shipped model ({escape(result.get('shipped', candidate))})</h2>",
+            f"<p>Per opponent, over the queries both define: the mean {escape(gate_metric.upper())} gain, its "
+            f"{_level(result)} bootstrap confidence interval, the two-sided p-value of a paired randomisation "
+            "test, and the queries the shipped model wins, loses and ties. The gate column is its check.</p>",
+            table(["shipped vs", "mean gain", "CI low", "CI high", "p-value", "queries", "wins", "losses", "ties",
+                   "gate"],
+                  [[name, _num(v.get("delta")), _num(v.get("ci_low")), _num(v.get("ci_high")), _num(v.get("p_value")),
+                    v.get("queries"), v.get("wins"), v.get("losses"), v.get("ties"), _gate_cell(result, name)]
                    for name, v in result["versus"].items()]),
-            _delta_plot(per_query, candidate, result["versus"], metric),
-            _worst_queries(per_query, candidate, others, metric, query_text or {}),
+            _delta_plot(per_query, candidate, result["versus"], gate_metric),
         ]
+    if others:
+        parts.append(_worst_queries(per_query, candidate, others, metric, query_text or {}))
     gate = result.get("gate", {})
-    parts.append(f"<h2>Gate</h2><p class='muted'>metric {escape(gate.get('metric'))}, "
-                 f"min_ndcg {escape(_num(gate.get('min_ndcg')))}, "
-                 f"min_gain_over_champion {escape(_num(gate.get('min_gain_over_champion')))}</p>")
+    parts.append("<h2>Gate</h2><p class='muted'>" + ", ".join(
+        f"{escape(key)} {escape(_num(value))}" for key, value in gate.items()) + "</p>")
     return page(title, "\n".join(parts))
+
+
+def _level(result: Mapping) -> str:
+    alpha = result.get("gate", {}).get("alpha")
+    return f"{1 - alpha:.0%}" if alpha else "95%"
+
+
+def _gate_cell(result: Mapping, opponent: str) -> str:
+    for check in result.get("checks", []):
+        if check.get("opponent") == opponent:
+            return "pass" if check["passed"] else "FAIL"
+    return "not gated"
 
 
 def _left_out(values: Mapping) -> str:

@@ -114,7 +114,8 @@ def run_evaluate_stage(
     """Evaluate the model in `model_dir` (and the champion, if given) against the baselines.
 
     Writes the result as JSON to `evaluation_path` and the HTML page to `report_path`;
-    returns the result dict (keys: rankers, versus, blessed, reason, checks, ...).
+    returns the result dict (keys: rankers, versus, shipped, blessed, reason, checks, ...). The
+    gate judges the model against every baseline and the champion (core/evaluation/gate_rule.py).
     """
     from shoprank.core.evaluation.report import render_evaluation_report
 
@@ -130,7 +131,8 @@ def run_evaluate_stage(
         scorers[name] = _baseline_scorer(name, config, pairs)
     scored = score_rankers(held_out, scorers)
     # The relevance threshold of the whole data set: a split without label 2 or 3 stays graded.
-    result, comparison = evaluate(scored, list(scorers), gate, k=config.k, relevant=relevant_label(pairs["label"]))
+    result, comparison = evaluate(scored, list(scorers), gate, k=config.k, relevant=relevant_label(pairs["label"]),
+                                  opponents=[name for name in scorers if name != CANDIDATE])
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime
@@ -146,11 +148,15 @@ def run_evaluate_stage(
 
 def flat_metrics(result: dict) -> dict[str, float]:
     """`<ranker>_<split>_<metric>` for every defined value (a metric no query defines is left out,
-    its query counts say why), plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
+    its query counts say why), `versus_<opponent>_<delta|p_value|ci_low|ci_high>` of the shipped
+    model's paired tests (where defined), plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
 
     The split in the name matches the baseline stage's metrics, so one reader handles both.
     """
     flat = {f"{ranker}_{result['split']}_{name}": float(value)
             for ranker, values in result["rankers"].items() for name, value in values.items() if value is not None}
+    for opponent, test in result.get("versus", {}).items():
+        flat.update({f"versus_{opponent}_{key}": float(test[key]) for key in ("delta", "p_value", "ci_low", "ci_high")
+                     if test.get(key) is not None})
     flat["blessed"] = float(result["blessed"])
     return flat

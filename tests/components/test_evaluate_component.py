@@ -43,38 +43,48 @@ def _run(tmp_path, pairs_file, model_dir, **params):
     return result, outputs
 
 
-def test_without_thresholds_compares_all_rankers_and_never_blesses(tmp_path, pairs_file, model_dir):
+def test_the_default_gate_compares_all_rankers_and_refuses_a_model_they_beat(tmp_path, pairs_file, model_dir):
     result, out = _run(tmp_path, pairs_file, model_dir)
     assert result.blessed is False
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
     assert set(evaluation["rankers"]) == {"model", "bm25", "zeroshot", "msmarco"}
-    assert "no threshold is configured" in evaluation["reason"]
+    assert evaluation["shipped"] == "model"
+    # 22 queries in all leave a handful in the test split: too few for the default 15
+    assert "too few to judge" in evaluation["reason"]
+    assert [c["name"] for c in evaluation["checks"]] == ["min_queries", "beats bm25", "beats zeroshot", "beats msmarco"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precision = "bf16" if resolve_bf16("auto", device) else "fp32"
     assert evaluation["runtime"] == f"torch {precision} ({device})"  # scored as training validated
     for name in ("bm25", "zeroshot", "msmarco"):
         counts = evaluation["versus"][name]
-        assert counts["wins"] + counts["losses"] + counts["ties"] == evaluation["rankers"]["model"]["queries"] > 0
+        assert counts["wins"] + counts["losses"] + counts["ties"] == counts["queries"] == evaluation["rankers"]["model"]["queries"] > 0
+        assert 0.0 < counts["p_value"] <= 1.0 and counts["ci_low"] <= counts["delta"] <= counts["ci_high"]
     # The off-the-shelf baselines must rank far above chance on the sample.
     assert evaluation["rankers"]["msmarco"]["ndcg@10"] > evaluation["rankers"]["bm25"]["ndcg@10"] - 0.1 > 0.5
     assert out["metrics"].metadata["blessed"] == 0.0
     assert 0.0 <= out["metrics"].metadata["model_test_ndcg@10"] <= 1.0
     assert out["evaluation"].metadata["blessed"] is False
+    assert set(out["evaluation"].metadata["versus"]) == {"bm25", "zeroshot", "msmarco"}
+    assert "versus_msmarco_p_value" in out["metrics"].metadata
     page = (tmp_path / "report.html").read_text()
     assert "NOT BLESSED" in page and page.count("data:image/png;base64,") == 2
+    # judged on every query it has, the two-step model still loses to the MS MARCO cross-encoder
+    judged, _ = _run(tmp_path / "all", pairs_file, model_dir, min_queries=1, min_ndcg=0.0)
+    evaluation = json.loads((tmp_path / "all" / "evaluation.json").read_text())
+    assert judged.blessed is False and "msmarco beats the model" in evaluation["reason"]
 
 
 def test_champion_gain_gates_the_blessing(tmp_path, pairs_file, model_dir):
     # The champion is the same model, so the gain is exactly 0.
     blessed, _ = _run(tmp_path / "a", pairs_file, model_dir, champion=Model(uri=str(model_dir)),
-                      min_ndcg=0.0, min_gain_over_champion=0.0, baselines="bm25")
+                      min_ndcg=0.0, min_gain_over_champion=0.0, baselines="bm25", beat_baselines=False, min_queries=1)
     assert blessed.blessed is True
     rejected, _ = _run(tmp_path / "b", pairs_file, model_dir, champion_model_uri=str(model_dir),
-                       min_ndcg=0.0, min_gain_over_champion=0.01, baselines="")
+                       min_ndcg=0.0, min_gain_over_champion=0.01, baselines="", min_queries=1)
     assert rejected.blessed is False
     evaluation = json.loads((tmp_path / "b" / "evaluation.json").read_text())
     assert evaluation["versus"]["champion"]["ties"] == evaluation["rankers"]["model"]["queries"]
-    assert [c["name"] for c in evaluation["checks"]] == ["min_ndcg", "min_gain_over_champion"]
+    assert [c["name"] for c in evaluation["checks"]] == ["min_queries", "min_gain_over_champion", "min_ndcg"]
     assert set(evaluation["rankers"]) == {"model", "champion"}
 
 

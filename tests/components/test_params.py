@@ -42,6 +42,7 @@ def test_value_stage_config():
 def test_gate_sentinels_mean_not_configured():
     assert params.gate_config(-1.0, -1.0) == GateConfig()
     assert params.gate_config(0.0, -0.005) == GateConfig(min_ndcg=0.0, min_gain_over_champion=-0.005)
+    assert params.gate_config(-1.0, -1.0, margin=0.02, min_queries=5) == GateConfig(margin=0.02, min_queries=5)
 
 
 def test_evaluation_config_reads_comma_separated_baselines():

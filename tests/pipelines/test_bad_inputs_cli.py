@@ -46,6 +46,10 @@ ARGUMENT_CASES = {
                               "lambdamart", "--baselines", "bm25,bm26"],
                              r"options refused before the first stage:\n- --value-method.*got 'knn'\n- --train-\*: loss "
                              r"must be one of.*got 'lambdamart'\n- --baselines:.*unknown \['bm26'\]"),
+    "run: gate options out of range": (["run", "--data", "OUT", "--out", "OUT/run", "--gate-margin", "2",
+                                        "--gate-min-queries", "0"],
+                                       r"options refused before the first stage:\n- --min-ndcg / --min-gain-over-champion"
+                                       r" / --gate-\*: gate margin: expected a number in \(-1, 1\), got 2\.0"),
 }
 
 

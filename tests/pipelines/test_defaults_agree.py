@@ -25,6 +25,11 @@ MAPPING = {
     "min_ndcg": (evaluate_reranker, "min_ndcg"),
     "min_gain_over_champion": (evaluate_reranker, "min_gain_over_champion"),
     "baselines": (evaluate_reranker, "baselines"),
+    "beat_baselines": (evaluate_reranker, "beat_baselines"),
+    "gate_margin": (evaluate_reranker, "margin"),
+    "gate_min_queries": (evaluate_reranker, "min_queries"),
+    "gate_alpha": (evaluate_reranker, "alpha"),
+    "require_significance": (evaluate_reranker, "require_significance"),
 }
 
 

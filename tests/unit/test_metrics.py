@@ -1,3 +1,5 @@
+"""Ranking metrics through ranx, with the project's conventions (ties, left-out queries)."""
+
 import itertools
 import math
 
@@ -5,38 +7,52 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shoprank.core.evaluation.metrics import (dcg_at_k, ndcg_at_k, per_query_metrics, rank_metrics, recall_at_k,
-                                              reciprocal_rank, relevant_label)
+from shoprank.core.evaluation.metrics import per_query_metrics, rank_metrics, relevant_label, tie_orders
 
 
-def test_dcg_matches_hand_computation():
+# Reference formulas written out by hand (the pre-ranx implementation, on one order, no ties).
+def _dcg(ranked, k):
+    return sum((2.0 ** label - 1.0) / math.log2(rank + 2) for rank, label in enumerate(ranked[:k]))
+
+
+def _ndcg(ranked, k=10):
+    ideal = _dcg(sorted(ranked, reverse=True), k)
+    return math.nan if ideal == 0 else _dcg(ranked, k) / ideal
+
+
+def _rr(ranked, relevant=2):
+    return next((1.0 / (i + 1) for i, label in enumerate(ranked) if label >= relevant), math.nan)
+
+
+def _recall(ranked, k=10, relevant=2):
+    total = sum(label >= relevant for label in ranked)
+    return math.nan if total == 0 else sum(label >= relevant for label in ranked[:k]) / total
+
+
+def _one(labels, scores=None, k=10, relevant=2):
+    scores = -np.arange(len(labels), dtype=float) if scores is None else scores
+    frame = pd.DataFrame({"query_id": "q", "label": labels, "score": scores})
+    return per_query_metrics(frame, k=k, relevant=relevant).iloc[0]
+
+
+def test_ndcg_matches_hand_computation_and_truncates_at_k():
     # gains 2^l - 1: [7, 0, 3]; discounts log2(2), log2(3), log2(4)
-    expected = 7 / 1 + 0 / math.log2(3) + 3 / 2
-    assert dcg_at_k([3, 0, 2], 10) == pytest.approx(expected)
-
-
-def test_ndcg_of_ideal_and_reversed_order():
-    assert ndcg_at_k([3, 2, 1, 0]) == pytest.approx(1.0)
-    worst = (0 + 1 / math.log2(3) + 3 / 2 + 7 / math.log2(5)) / (7 + 3 / math.log2(3) + 1 / 2)
-    assert ndcg_at_k([0, 1, 2, 3]) == pytest.approx(worst)
-
-
-def test_ndcg_truncates_at_k():
-    # relevant item below the cut contributes nothing at k=1
-    assert ndcg_at_k([0, 3], k=1) == 0.0
-    assert math.isnan(ndcg_at_k([0, 0, 0]))
+    expected = (7 / 1 + 0 / math.log2(3) + 3 / 2) / (7 + 3 / math.log2(3))
+    assert _one([3, 0, 2])["ndcg@10"] == pytest.approx(expected)
+    assert _one([3, 2, 1, 0])["ndcg@10"] == pytest.approx(1.0)
+    assert _one([0, 3], k=1)["ndcg@1"] == 0.0  # the relevant item sits below the cut
 
 
 def test_mrr_and_recall_use_the_relevance_threshold():
-    assert reciprocal_rank([1, 0, 2, 3]) == pytest.approx(1 / 3)  # label 1 is not relevant
-    assert math.isnan(reciprocal_rank([0, 1]))
-    assert recall_at_k([3, 0, 2, 0, 3], k=2) == pytest.approx(1 / 3)
+    row = _one([1, 0, 2, 3], k=2)
+    assert row["mrr"] == pytest.approx(1 / 3)  # label 1 is not relevant
+    assert row["recall@2"] == 0.0
+    assert _one([3, 0, 2, 0, 3], k=2)["recall@2"] == pytest.approx(1 / 3)
 
 
 def test_rank_metrics_averages_per_query_and_skips_undefined():
     frame = pd.DataFrame({
         "query_id": ["a", "a", "b", "b", "c"],
-        "product_id": ["1", "2", "1", "2", "1"],
         "label": [3, 0, 0, 2, 0],
         "score": [0.9, 0.1, 0.8, 0.2, 0.5],
     })
@@ -47,14 +63,32 @@ def test_rank_metrics_averages_per_query_and_skips_undefined():
     assert m["queries"] == 2 and m["queries_total"] == 3 and m["left_out_single_candidate"] == 1
 
 
+def test_ranx_agrees_with_the_hand_written_formulas_on_the_sample(small_pairs):
+    """The cross-check: on the sample's pairs, ranked by a tie-free noisy ranker, ranx's means
+    equal the formulas above to 1e-12 (ties are the only place the two could differ)."""
+    frame = small_pairs.assign(score=small_pairs["label"] + np.random.default_rng(3).normal(0, 1.5, len(small_pairs)))
+    relevant = relevant_label(frame["label"])
+    library = per_query_metrics(frame, relevant=relevant).set_index("query_id")
+    assert len(library) == frame["query_id"].nunique() > 30
+    for query_id, group in frame.groupby("query_id"):
+        ranked = group.sort_values("score", ascending=False)["label"].tolist()
+        row = library.loc[query_id]
+        if row["left_out"] in ("single_candidate", "same_label"):
+            assert math.isnan(row["ndcg@10"])
+            continue
+        assert row["ndcg@10"] == pytest.approx(_ndcg(ranked), abs=1e-12)
+        if row["left_out"] == "":
+            assert row["mrr"] == pytest.approx(_rr(ranked, relevant), abs=1e-12)
+            assert row["recall@10"] == pytest.approx(_recall(ranked, 10, relevant), abs=1e-12)
+
+
 def _brute_force(metric, labels, scores):
     """The metric averaged over every order of the tied candidates (ties broken every possible way)."""
     labels, scores = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
     values = []
     for perm in itertools.permutations(range(len(labels))):
-        # A tie-break: sort by score, then by this permutation's position.
         order = sorted(range(len(labels)), key=lambda i: (-scores[i], perm.index(i)))
-        values.append(metric(labels[order]))
+        values.append(metric(list(labels[order])))
     return float(np.mean(values))
 
 
@@ -63,12 +97,24 @@ def _brute_force(metric, labels, scores):
     ([0, 0, 2, 3, 0, 1], [1.0, 1.0, 1.0, 1.0, 0.2, 0.2]),
     ([2, 0, 0, 0], [0.0, 0.0, 0.0, 0.0]),
 ])
-def test_tied_scores_give_the_expected_value_over_every_tie_break(labels, scores):
+def test_small_ties_give_the_exact_expected_value_over_every_tie_break(labels, scores):
     k = 3
-    assert ndcg_at_k(labels, k, scores) == pytest.approx(_brute_force(lambda ls: ndcg_at_k(ls, k), labels, scores))
-    assert reciprocal_rank(labels, 2, scores) == pytest.approx(_brute_force(lambda ls: reciprocal_rank(ls, 2), labels, scores))
-    assert recall_at_k(labels, k, 2, scores) == pytest.approx(_brute_force(lambda ls: recall_at_k(ls, k, 2), labels, scores))
-    assert dcg_at_k(labels, k, scores) == pytest.approx(_brute_force(lambda ls: dcg_at_k(ls, k), labels, scores))
+    row = _one(labels, scores, k=k)
+    assert row[f"ndcg@{k}"] == pytest.approx(_brute_force(lambda ls: _ndcg(ls, k), labels, scores))
+    assert row["mrr"] == pytest.approx(_brute_force(_rr, labels, scores))
+    assert row[f"recall@{k}"] == pytest.approx(_brute_force(lambda ls: _recall(ls, k), labels, scores))
+
+
+def test_large_ties_are_estimated_close_to_the_expectation_and_seeded():
+    labels = [3, 0, 0, 2, 0, 1, 0, 0, 2, 0, 3, 0]  # 12! orders: sampled
+    frame = pd.DataFrame({"query_id": "q", "label": labels, "score": 0.0})
+    # A constant ranker's expected DCG@10 is the mean gain times the discounts of ranks 1..10.
+    gains = np.power(2.0, labels) - 1
+    expected = gains.mean() * np.sum(1 / np.log2(np.arange(2, 12))) / _dcg(sorted(labels, reverse=True), 10)
+    first = per_query_metrics(frame, seed=0)
+    assert first["ndcg@10"].iloc[0] == pytest.approx(expected, abs=0.02)
+    assert per_query_metrics(frame, seed=0).equals(first)  # same seed, same estimate
+    assert len(tie_orders(labels, np.zeros(12), 10, 2, "q", 0)) == 256
 
 
 def test_a_constant_ranker_scores_the_same_whatever_the_product_ids():
@@ -94,6 +140,7 @@ def test_uninformative_queries_are_left_out_and_counted_never_nan():
     assert m["mrr"] == 1.0 and m["recall@10"] == 1.0
     table = per_query_metrics(frame, relevant=2).set_index("query_id")
     assert table.loc["same", "left_out"] == "same_label" and math.isnan(table.loc["same", "ndcg@10"])
+    assert table.loc["norel", "ndcg@10"] == pytest.approx(_ndcg([0, 1]))
     nothing = rank_metrics(frame[frame["query_id"] == "one"])
     assert nothing["ndcg@10"] is None and nothing["mrr"] is None and nothing["queries"] == 0
     assert all(v is None or math.isfinite(v) for v in nothing.values())
