@@ -17,6 +17,10 @@ class SampleConfig:
     label_noise: share of judgments whose label is flipped to another grade.
     drift: 0 = reference batch; up to 1 = shifted queries, categories and prices.
     sessions_per_query: mean search sessions per query in the click log.
+    logging_error: share (0..1) of the production ranker's noise that repeats in every session of a
+    query (its persistent mistakes, as a deterministic ranker makes); 0, the default, draws fresh
+    noise per session, so the click log is the one it always was. Position-biased raw CTR inherits
+    persistent mistakes; debiased click labels (core/clicks) should not.
     marketplace_titles: titles as marketplaces write them, with selling points between the name
     and the variant (about 30 tokens instead of 13); everything else stays the same.
     batch: 0 = the first fortnight of traffic; another number = a later fortnight of the same shop
@@ -31,6 +35,7 @@ class SampleConfig:
     label_noise: float = 0.0
     drift: float = 0.0
     sessions_per_query: float = 3.0
+    logging_error: float = 0.0
     marketplace_titles: bool = False
     batch: int = 0
 
@@ -41,6 +46,7 @@ class SampleConfig:
             (self.candidates_per_query >= 5, "candidates_per_query >= 5", self.candidates_per_query),
             (0.0 <= self.label_noise < 1.0, "0 <= label_noise < 1", self.label_noise),
             (0.0 <= self.drift <= 1.0, "0 <= drift <= 1", self.drift),
+            (0.0 <= self.logging_error <= 1.0, "0 <= logging_error <= 1", self.logging_error),
             (self.batch >= 0, "batch >= 0", self.batch),
         ]
         for ok, expected, got in checks:

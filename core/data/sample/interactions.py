@@ -10,6 +10,7 @@ from shoprank.core.data.sample.click_model import ClickModel
 from shoprank.core.data.sample.config import SampleConfig
 
 CLICK_MODEL = ClickModel()  # position bias x label-driven attraction (core/data/sample/click_model.py)
+_LOGGING_ERROR_STREAM = 99  # the ranker's persistent mistakes draw from their own stream: the rest stays the same
 
 
 def generate_interactions(config: SampleConfig, rng: np.random.Generator, queries, judgments):
@@ -19,13 +20,19 @@ def generate_interactions(config: SampleConfig, rng: np.random.Generator, querie
     model_version = "bm25-v1" if config.drift == 0 else "shoprank-v1"
     rows = []
     session = 0
+    mistakes = np.random.default_rng([config.seed, _LOGGING_ERROR_STREAM, config.batch])
+    rho = config.logging_error
     for qid, group in judgments.groupby("query_id", sort=True):
         query = queries.loc[queries["query_id"] == qid, "query"].iloc[0]
         labels = group["label"].to_numpy()
         pids = group["product_id"].to_numpy()
+        persistent = mistakes.normal(0, 1.0, size=labels.size) if rho else None
         for _ in range(int(rng.poisson(config.sessions_per_query)) + 1):
-            # A middling production ranker: relevance plus plenty of noise.
-            order = np.argsort(-(0.6 * labels + rng.normal(0, 1.0, size=labels.size)), kind="stable")[:10]
+            # A middling production ranker: relevance plus plenty of noise (part of it the same every session).
+            noise = rng.normal(0, 1.0, size=labels.size)
+            if rho:
+                noise = np.sqrt(1 - rho) * noise + np.sqrt(rho) * persistent
+            order = np.argsort(-(0.6 * labels + noise), kind="stable")[:10]
             user = hashlib.sha256(f"user-{int(rng.integers(5000))}".encode()).hexdigest()[:16]
             ts = start + pd.Timedelta(seconds=float(rng.uniform(0, 14 * 86400)))
             clicked, purchased = CLICK_MODEL.session(labels[order], rng)
