@@ -21,6 +21,10 @@ class SampleConfig:
     query (its persistent mistakes, as a deterministic ranker makes); 0, the default, draws fresh
     noise per session, so the click log is the one it always was. Position-biased raw CTR inherits
     persistent mistakes; debiased click labels (core/clicks) should not.
+    taste_strength: how strongly shoppers' tastes (a favourite brand, colour and price band each;
+    core/data/sample/tastes.py) raise their clicks and purchases: exp(strength * matches); 0, the
+    default, means no tastes and the click log it always was.
+    n_shoppers: how many shoppers (hashed user ids) search; each session draws one (default 5000).
     marketplace_titles: titles as marketplaces write them, with selling points between the name
     and the variant (about 30 tokens instead of 13); everything else stays the same.
     batch: 0 = the first fortnight of traffic; another number = a later fortnight of the same shop
@@ -36,6 +40,8 @@ class SampleConfig:
     drift: float = 0.0
     sessions_per_query: float = 3.0
     logging_error: float = 0.0
+    taste_strength: float = 0.0
+    n_shoppers: int = 5000
     marketplace_titles: bool = False
     batch: int = 0
 
@@ -46,6 +52,8 @@ class SampleConfig:
             (self.candidates_per_query >= 5, "candidates_per_query >= 5", self.candidates_per_query),
             (0.0 <= self.label_noise < 1.0, "0 <= label_noise < 1", self.label_noise),
             (0.0 <= self.drift <= 1.0, "0 <= drift <= 1", self.drift),
+            (self.taste_strength >= 0.0, "taste_strength >= 0", self.taste_strength),
+            (self.n_shoppers >= 1, "n_shoppers >= 1", self.n_shoppers),
             (0.0 <= self.logging_error <= 1.0, "0 <= logging_error <= 1", self.logging_error),
             (self.batch >= 0, "batch >= 0", self.batch),
         ]
