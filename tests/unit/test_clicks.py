@@ -131,3 +131,20 @@ def test_training_weights_click_pairs_by_confidence(tmp_path):
     by_weight = train(pairs.assign(weight=np.nan_to_num(confidence, nan=1.0)), tmp_path / "w", cfg)
     plain = train(pairs, tmp_path / "p", cfg)
     assert by_confidence["weights_sha256"] == by_weight["weights_sha256"] != plain["weights_sha256"]
+
+
+def test_prepare_stage_reads_the_interactions_table(tmp_path):
+    from shoprank.core.data.pairs import read_pairs
+    from shoprank.core.stages.prepare import prepare_pairs
+
+    data = generate_sample(SampleConfig(seed=7, n_products=300, n_queries=60)).write(tmp_path / "data")
+    both = prepare_pairs(data, tmp_path / "both.parquet")
+    assert both["clicks_policy"] == "both" and both["click_labelled_pairs"] == 0  # every shown pair is judged
+    clicks = prepare_pairs(data, tmp_path / "clicks.parquet", clicks_policy="clicks")
+    pairs = read_pairs(tmp_path / "clicks.parquet")
+    assert clicks["click_labelled_pairs"] == clicks["pairs"] == len(pairs) > 0
+    assert pairs["confidence"].between(0, 1, inclusive="neither").all()
+    (data / "interactions.parquet").unlink()
+    assert prepare_pairs(data, tmp_path / "plain.parquet")["pairs"] == both["pairs"]
+    with pytest.raises(ConfigError, match="expected an interactions table"):
+        prepare_pairs(data, tmp_path / "none.parquet", clicks_policy="clicks")
