@@ -46,6 +46,8 @@ ARGUMENT_CASES = {
                               "lambdamart", "--baselines", "bm25,bm26"],
                              r"options refused before the first stage:\n- --value-method.*got 'knn'\n- --train-\*: loss "
                              r"must be one of.*got 'lambdamart'\n- --baselines:.*unknown \['bm26'\]"),
+    "run: unknown clicks policy": (["run", "--data", "OUT", "--out", "OUT/run", "--clicks", "all"],
+                                   r"clicks policy: expected one of \['human', 'clicks', 'both'\], got 'all'"),
 }
 
 
