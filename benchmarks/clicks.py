@@ -76,11 +76,11 @@ def raw_ctr_pairs(click_pairs, tables, fit):
     """click_pairs relabelled by raw CTR, mapped onto the debiased labels' histogram (same grade counts)."""
     from scipy.stats import rankdata
 
-    from shoprank.core.clicks.labels import _key, click_evidence
+    from shoprank.core.clicks.labels import click_evidence, query_key
 
     evidence = click_evidence(tables["interactions"], fit).reset_index()
-    evidence["query_key"] = _key(evidence["query"])
-    keyed = tables["queries"].assign(query_key=_key(tables["queries"]["query"]))[["query_id", "query_key"]]
+    evidence["query_key"] = query_key(evidence["query"])
+    keyed = tables["queries"].assign(query_key=query_key(tables["queries"]["query"]))[["query_id", "query_key"]]
     ctr = keyed.merge(evidence[["query_key", "product_id", "ctr"]], on="query_key").drop_duplicates(
         ["query_id", "product_id"]).set_index(["query_id", "product_id"])["ctr"]
     raw = ctr.reindex(list(zip(click_pairs["query_id"], click_pairs["product_id"]))).to_numpy()

@@ -99,12 +99,12 @@ def click_labels(interactions, queries, config: ClickLabelConfig = ClickLabelCon
     kept = evidence[enough]
     rate = (kept["clicks"] + config.purchase_weight * kept["purchases"]) / kept["examined"]
     labelled = pd.DataFrame({
-        "query_key": _key(kept.index.get_level_values(0)),
+        "query_key": query_key(kept.index.get_level_values(0)),
         "product_id": kept.index.get_level_values(1).astype(str),
         "label": np.digitize(rate.to_numpy(), config.thresholds).astype("int64"),
         "confidence": (kept["examined"] / (kept["examined"] + config.confidence_mass)).to_numpy(),
     })
-    ids = pd.DataFrame({"query_id": queries["query_id"].astype(str), "query_key": _key(queries["query"])})
+    ids = pd.DataFrame({"query_id": queries["query_id"].astype(str), "query_key": query_key(queries["query"])})
     out = labelled.merge(ids, on="query_key", how="inner").assign(source=CLICK_SOURCE)
     out = out[LABEL_COLUMNS].sort_values(["query_id", "product_id"]).reset_index(drop=True)
     n_queries = evidence.index.get_level_values(0).nunique()
@@ -114,7 +114,8 @@ def click_labels(interactions, queries, config: ClickLabelConfig = ClickLabelCon
     return out, fit
 
 
-def _key(texts):
+def query_key(texts):
+    """How a logged query text finds its query id: stripped and case-folded (an array of str)."""
     import pandas as pd
 
     return pd.Series(texts, dtype="object").astype(str).str.strip().str.casefold().to_numpy()

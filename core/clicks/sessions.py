@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shoprank.core.clicks.labels import _key
+from shoprank.core.clicks.labels import query_key
 from shoprank.core.clicks.propensity import PropensityFit
 from shoprank.core.data.pairs import PAIR_COLUMNS, PRODUCT_FIELDS
 from shoprank.core.data.schema import canonical_json
@@ -37,10 +37,10 @@ def session_pairs(tables: dict, histories, splits: dict, fit: PropensityFit):
     query text is not in the queries table are left out.
     """
     events = tables["interactions"]
-    queries = tables["queries"].assign(query_key=_key(tables["queries"]["query"])).drop_duplicates("query_key")
+    queries = tables["queries"].assign(query_key=query_key(tables["queries"]["query"])).drop_duplicates("query_key")
     products = tables["products"].reindex(columns=["product_id"] + PRODUCT_FIELDS)
     products = products.assign(attributes=products["attributes"].map(canonical_json))
-    frame = events.assign(query_key=_key(events["query"])).drop(columns="query").merge(
+    frame = events.assign(query_key=query_key(events["query"])).drop(columns="query").merge(
         queries[["query_key", "query_id", "query", "locale"]], on="query_key", how="inner")
     frame = frame.merge(products, on="product_id", how="inner").merge(
         histories[["session_id", "history"]], on="session_id", how="left")
