@@ -34,6 +34,9 @@ def sample(
     batch: int = typer.Option(0, help="A later fortnight of the same shop: same catalogue, fresh queries and traffic."),
     marketplace_titles: bool = typer.Option(
         False, help="Long titles as marketplaces write them (selling points between name and variant)."),
+    taste_strength: float = typer.Option(0.0, help="Shoppers' tastes (brand, colour, price band) steer clicks: "
+                                         "exp(strength * matches); 0 = none (truth in OUT/truth/)."),
+    shoppers: int = typer.Option(5000, help="Number of shoppers (hashed user ids) in the click log."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
 ):
     """Write the built-in sample data to a folder."""
@@ -43,7 +46,8 @@ def sample(
     if fmt not in ("parquet", "csv"):
         raise ConfigError(f"--format: expected 'parquet' or 'csv', got '{fmt}'")
     config = SampleConfig(seed=seed, n_products=products, n_queries=queries, label_noise=label_noise, drift=drift,
-                          marketplace_titles=marketplace_titles, batch=batch)
+                          marketplace_titles=marketplace_titles, batch=batch, taste_strength=taste_strength,
+                          n_shoppers=shoppers)
     path = generate_sample(config).write(out, fmt)
     console.print(f"sample data written to [bold]{path}[/bold]")
 

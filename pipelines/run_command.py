@@ -72,6 +72,8 @@ def run(
     price_limits: bool = typer.Option(True, help="Query feature: verdicts on each price for limits like 'under $40'."),
     low_price_words: bool = typer.Option(True, help="Query feature: 'cheap X' places each price in its category."),
     spelling_notes: bool = typer.Option(True, help="Query feature: 'Ashhby mouse (ashby)' from the candidates' words."),
+    clicks: str = typer.Option("both", help="Labels from the interactions table: human (judgments only), clicks "
+                               "(debiased click labels only) or both (judgments win where both exist)."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
     min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
     champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
@@ -85,6 +87,7 @@ def run(
     """Run the whole pipeline on this machine (kfp.local) and print a summary."""
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
     from shoprank.pipelines.run_failure import failure_reason, last_traceback
+    from shoprank.core.clicks.policy import check_policy
     from shoprank.pipelines.run_options import check_run_options
     from shoprank.pipelines.train_and_deploy import train_and_deploy
 
@@ -93,6 +96,7 @@ def run(
                       train_max_length=train_max_length, baselines=baselines, min_ndcg=min_ndcg,
                       min_gain_over_champion=min_gain_over_champion, champion=champion, seed=seed,
                       gate_rule=_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance))
+    check_policy(clicks)
 
     # kfp.local warns that display names and the cluster image do not apply locally; expected here.
     warnings.filterwarnings("ignore", module=r"kfp\.local")
@@ -121,7 +125,7 @@ def run(
                 train_max_length=train_max_length, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
                 price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
-                embedding_cache_dir=str(out / "cache"),
+                embedding_cache_dir=str(out / "cache"), clicks_policy=clicks,
                 **_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),
             )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task

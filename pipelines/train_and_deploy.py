@@ -48,6 +48,7 @@ def train_and_deploy(
     deploy_target: str = "local",
     canary_mode: str = "interleave",
     canary_max_sessions: int = 3000,
+    clicks_policy: str = "both",
 ):
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
@@ -62,14 +63,16 @@ def train_and_deploy(
     persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
     across runs, so no text is encoded twice. deploy_target / canary_mode /
     canary_max_sessions: where a blessed model goes and how its canary judges it
-    (components/deploy, components/canary).
+    (components/deploy, components/canary). clicks_policy: "human", "clicks" or "both" labels from the
+    interactions table (components/prepare/README.md).
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
     # validate also refuses data too small for this run's split and valuation method.
     validated = validate_data(raw_data=raw.output, value_method=value_method, split_seed=split_seed)
     validated.set_display_name("validate")
-    prepared = prepare_pairs(validated_data=validated.outputs["validated_data"], split_seed=split_seed)
+    prepared = prepare_pairs(validated_data=validated.outputs["validated_data"], split_seed=split_seed,
+                             clicks_policy=clicks_policy)
     prepared.set_display_name("prepare")
     evaluate_baseline(pairs=prepared.outputs["pairs"]).set_display_name("baseline")
     valued = value_data(pairs=prepared.outputs["pairs"], method=value_method, policy=value_policy, seed=seed,

@@ -91,7 +91,7 @@ class ScoringEngine:
 
     def _prepare(self, requests: Sequence[RankRequest]) -> list | None:
         try:
-            return [candidate_pairs(self.ranker, r.query, r.candidates) for r in requests]
+            return [candidate_pairs(self.ranker, r.query, r.candidates, history=r.history) for r in requests]
         except Exception:  # noqa: BLE001 - the worker prepares again and isolates the failure
             return None
 
@@ -112,7 +112,7 @@ class ScoringEngine:
         hits_before = self.cache.hits if self.cache else 0
         misses_before = self.cache.misses if self.cache else 0
         if prepared is None:
-            prepared = [candidate_pairs(self.ranker, r.query, r.candidates) for r in requests]
+            prepared = [candidate_pairs(self.ranker, r.query, r.candidates, history=r.history) for r in requests]
         results = score_prepared(self.ranker, prepared, cache=self.cache, batch_size=self.config.batch_size,
                                  max_tokens=self.config.max_batch_tokens)
         for request, scores in zip(requests, results):

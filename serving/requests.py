@@ -1,9 +1,11 @@
 """Parse the three request shapes into one form, RankRequest, checking every field.
 
-    v1      {"instances": [{"query", "candidates": [{"product_id", "title", ...}], "top_n"?, "locale"?}]}
+    v1      {"instances": [{"query", "candidates": [{"product_id", "title", ...}], "top_n"?, "locale"?, "user"?}]}
     v2      Open Inference Protocol tensors: query BYTES [1], candidates BYTES [n] (JSON product
             objects or plain titles), product_ids BYTES [n] (optional), top_n INT [1] (optional)
-    rerank  {"query", "documents": [str | object], "top_n"?, "return_documents"?, "model"?}
+    rerank  {"query", "documents": [str | object], "top_n"?, "return_documents"?, "model"?, "user"?}
+
+"user": optional shopper context, {"recent_items": [...]} (serving/shopper_context.py).
 
 A candidate is a product record with the products contract's fields (core/data/schema.py):
 title (non-empty string; "text" is read as the title where a document has no title), product_id,
@@ -20,6 +22,7 @@ from typing import Any, Sequence
 
 from shoprank.serving.config import ServingConfig
 from shoprank.serving.errors import FieldError, MalformedBody, TooLarge, describe
+from shoprank.serving.shopper_context import parse_user
 
 TEXT_FIELDS = ("brand", "category", "description")
 
@@ -33,6 +36,7 @@ class RankRequest:
     product_ids: list[str]
     top_n: int | None = None
     locale: str | None = None
+    history: str | None = None  # the shopper's recent items summarised (serving/shopper_context.py)
     scores: Any = field(default=None, repr=False)  # float32 array once scored
 
 
@@ -62,7 +66,8 @@ def parse_v1(body: Any, config: ServingConfig) -> list[RankRequest]:
         requests.append(RankRequest(
             query=query, candidates=parsed, product_ids=[p["product_id"] for p in parsed],
             top_n=_top_n(instance.get("top_n"), f"{path}.top_n"),
-            locale=_optional_text(instance.get("locale"), f"{path}.locale", 35)))
+            locale=_optional_text(instance.get("locale"), f"{path}.locale", 35),
+            history=parse_user(instance.get("user"), f"{path}.user", config)))
     return requests
 
 
@@ -90,7 +95,8 @@ def parse_rerank(body: Any, config: ServingConfig) -> tuple[RankRequest, bool, s
     if model is not None and not isinstance(model, str):
         raise FieldError.expected("model", "a model name (string)", model)
     request = RankRequest(query=query, candidates=parsed,
-                          product_ids=[p["product_id"] for p in parsed], top_n=_top_n(body.get("top_n"), "top_n"))
+                          product_ids=[p["product_id"] for p in parsed], top_n=_top_n(body.get("top_n"), "top_n"),
+                          history=parse_user(body.get("user"), "user", config))
     return request, return_documents, model
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shoprank.core.clicks.policy import DEFAULT_CLICK_POLICY, judgments_for_policy
 from shoprank.core.common.errors import SchemaError
 from shoprank.core.data.judgments import resolve_labels
 from shoprank.core.data.schema import PAIR_STAGE_COLUMNS, PAIRS, canonical_json
@@ -27,16 +28,18 @@ PAIRS_SCHEMA = "pairs/v2"
 PRODUCT_FIELDS = ["title", "brand", "category", "price", "attributes", "description"]
 
 
-def build_pairs(tables: dict, split_config: SplitConfig = SplitConfig()):
+def build_pairs(tables: dict, split_config: SplitConfig = SplitConfig(), clicks_policy: str = DEFAULT_CLICK_POLICY):
     """Join judgments with the query and the product's fields and text, and assign query-level splits.
 
+    clicks_policy picks the judgments: "human", "clicks" (labels from the interactions table) or
+    "both" (default; core/clicks/policy.py); click-labelled pairs keep a `confidence` column.
     Several judgments of one pair collapse to one label by the rule in core/data/judgments.py
     (human over clicks, then the lower median). Queries with the same normalised text share a
     split (core/data/split.py).
     """
     import pandas as pd
 
-    judgments, _ = resolve_labels(tables["judgments"])
+    judgments, _ = resolve_labels(judgments_for_policy(tables, clicks_policy)[0])
     queries = tables["queries"].reindex(columns=["query_id", "query", "locale"])
     products = tables["products"].reindex(columns=["product_id"] + PRODUCT_FIELDS)
     items = products.assign(
@@ -49,7 +52,8 @@ def build_pairs(tables: dict, split_config: SplitConfig = SplitConfig()):
     pairs["split"] = pairs["query_id"].map(splits)
     pairs["label"] = pairs["label"].astype("int64")
     pairs["price"] = pd.to_numeric(pairs["price"]).astype("float64")
-    return pairs[PAIR_COLUMNS].sort_values(["query_id", "product_id"]).reset_index(drop=True)
+    extra = ["confidence"] if "confidence" in pairs.columns else []
+    return pairs[PAIR_COLUMNS + extra].sort_values(["query_id", "product_id"]).reset_index(drop=True)
 
 
 def read_pairs(source):

@@ -144,6 +144,8 @@ PAIR_STAGE_COLUMNS = (
     Column("weight", "float", min_value=0.0, description="sample weight (value stage); 0 leaves a row out of training"),
     Column("label_issue", "bool", description="confident learning flags the label (value stage)"),
     Column("score", "float", description="a ranker's score"),
+    Column("confidence", "float", nullable=True,
+           description="confidence (0..1) of a click-derived label (core/clicks); null for judged pairs"),
 )
 REQUIRED_TABLES = ("products", "queries", "judgments")
 OPTIONAL_TABLES = ("interactions",)

@@ -165,31 +165,35 @@ class OnnxReranker(_BucketedScorer):
         return logits[:, 0].astype(np.float32, copy=False)
 
 
-def candidate_pairs(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None
-                    ) -> tuple[list[str], list[str]]:
+def candidate_pairs(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None,
+                    history: str | None = None) -> tuple[list[str], list[str]]:
     """One query's candidates as the (query, text) pairs the model reads, in the ranker's pair
     format (core/text/query_features.py format_pairs, from the structured fields). All candidates
     come together: a "cheap" verdict compares them and a spelling note is drawn from their words.
-    locale: the query's locale (None: the model's default locale), which picks its price words."""
-    return format_pairs([{**candidate, "query": query, "locale": locale} for candidate in candidates],
-                        ranker.pair_format)
+    locale: the query's locale (None: the model's default locale), which picks its price words.
+    history: the shopper's recent items summarised (core/text/shopper_history.py), read only by a
+    model trained with it; None or "" leaves the pairs as they are without it."""
+    return format_pairs([{**candidate, "query": query, "locale": locale, "history": history}
+                         for candidate in candidates], ranker.pair_format)
 
 
-def score_candidates(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None) -> np.ndarray:
+def score_candidates(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None,
+                     history: str | None = None) -> np.ndarray:
     """Scores (float32, higher = more relevant, input order) of one query's candidate products.
 
     candidates: product records with the products contract's fields (title required; brand,
     category, price, attributes, description optional), as a served request carries them.
-    locale: the query's locale (None: the model's default locale). The one way from raw
+    locale: the query's locale (None: the model's default locale). history: the shopper's recent
+    items summarised (candidate_pairs), None without shopper context. The one way from raw
     candidates to scores, shared by serving and evaluation, so both write the pairs the way
     training did. ranker: a Reranker or OnnxReranker.
     """
-    return score_queries(ranker, [(query, candidates, locale)])[0]
+    return score_queries(ranker, [(query, candidates, locale, history)])[0]
 
 
 def score_queries(ranker, requests: Sequence[tuple[str, Sequence[Mapping]]], cache=None,
                   batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS) -> list[np.ndarray]:
-    """score_candidates for several queries at once: one float32 array per (query, candidates[, locale]),
+    """score_candidates for several queries at once: one float32 array per (query, candidates[, locale[, history]]),
     in input order. The pairs of all queries are batched together by token length, so a server
     scores requests that arrive together in one pass.
 

@@ -18,11 +18,13 @@ from shoprank.core.ranking.artifact import DEFAULT_MAX_LENGTH, stored_setting
 from shoprank.core.text.locale_words import DEFAULT_LOCALE
 from shoprank.core.text.price_fit import PRICE_VERDICT_VERSION
 from shoprank.core.text.query_spelling import SPELLING_NOTES_VERSION
+from shoprank.core.text.shopper_history import SHOPPER_HISTORY_VERSION
 
 # Keys in the HF config.json: the pair format versions the model was trained with. Models saved
 # before a key existed lack it and read pairs without that addition; a stored true means version 1.
 PRICE_VERDICTS_KEY = "shoprank_price_verdicts"
 SPELLING_NOTES_KEY = "shoprank_spelling_notes"
+SHOPPER_HISTORY_KEY = "shoprank_shopper_history"
 # The switches and default locale; models saved before it existed read every feature, as en_US.
 QUERY_FEATURES_KEY = "shoprank_query_features"
 _SWITCHES = ("price_limits", "low_price_words", "default_locale")
@@ -39,6 +41,8 @@ class PairFormat:
     low_price_words: verdicts and spelling notes for queries asking for a low price without a
         number ("cheap mug", "chep mug").
     default_locale: the locale of queries whose locale is null (core/text/locale_words.py).
+    shopper_history: version of the shopper's recent items after the query (0 = none;
+        core/text/shopper_history.py).
     """
 
     price_verdicts: int = 0
@@ -46,19 +50,22 @@ class PairFormat:
     price_limits: bool = True
     low_price_words: bool = True
     default_locale: str = DEFAULT_LOCALE
+    shopper_history: int = 0
 
     @classmethod
     def latest(cls, price_limits: bool = True, low_price_words: bool = True, spelling_notes: bool = True,
-               default_locale: str = DEFAULT_LOCALE) -> "PairFormat":
+               default_locale: str = DEFAULT_LOCALE, shopper_history: bool = False) -> "PairFormat":
         """What training writes now, with the chosen features on (price verdicts are version 0 when
-        neither price feature is on, spelling notes when they are off)."""
+        neither price feature is on, spelling notes when they are off, shopper history unless on)."""
         return cls(PRICE_VERDICT_VERSION if price_limits or low_price_words else 0,
-                   SPELLING_NOTES_VERSION if spelling_notes else 0, price_limits, low_price_words, default_locale)
+                   SPELLING_NOTES_VERSION if spelling_notes else 0, price_limits, low_price_words, default_locale,
+                   SHOPPER_HISTORY_VERSION if shopper_history else 0)
 
     @property
     def is_plain(self) -> bool:
         """True when the pairs are read as they are: no verdict, no note can apply."""
-        return self.spelling_notes == 0 and (self.price_verdicts == 0 or not (self.price_limits or self.low_price_words))
+        return self.spelling_notes == 0 and self.shopper_history == 0 and (
+            self.price_verdicts == 0 or not (self.price_limits or self.low_price_words))
 
     @classmethod
     def stored(cls, hf_dir: str | Path) -> "PairFormat":
@@ -77,7 +84,8 @@ class PairFormat:
         setattr(model_config, QUERY_FEATURES_KEY, {name: getattr(self, name) for name in _SWITCHES})
 
 
-_VERSION_KEYS = {"price_verdicts": PRICE_VERDICTS_KEY, "spelling_notes": SPELLING_NOTES_KEY}
+_VERSION_KEYS = {"price_verdicts": PRICE_VERDICTS_KEY, "spelling_notes": SPELLING_NOTES_KEY,
+                 "shopper_history": SHOPPER_HISTORY_KEY}
 
 
 def _stored_version(hf_dir: str | Path, key: str) -> int:

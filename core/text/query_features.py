@@ -5,7 +5,8 @@ One place applies every feature a pair format (core/text/pair_format.py) switche
 - price limits: "under $40" -> a verdict after each product's price ("over budget"; core/text/price_fit.py);
 - low-price words: "cheap mug" -> each product's price third among the query's candidates of its
   category, and "chep mug" read as "cheap" (price_fit.py, query_spelling.py);
-- spelling notes: "Ashhby mouse" -> "Ashhby mouse (ashby)" from the candidates' words (query_spelling.py).
+- spelling notes: "Ashhby mouse" -> "Ashhby mouse (ashby)" from the candidates' words (query_spelling.py);
+- shopper history: a row's optional `history` summary after the query (shopper_history.py).
 
 The words come from the query's `locale` (core/text/locale_words.py; null: the format's default
 locale); queries in a locale without a word table get no price features. Features read the
@@ -28,10 +29,11 @@ from shoprank.core.text.pair_format import PairFormat
 from shoprank.core.text.price_fit import PRICE_VERDICT_VERSION, price_verdicts
 from shoprank.core.text.product_text import product_text
 from shoprank.core.text.query_spelling import SPELLING_NOTES_VERSION, with_spelling_note
+from shoprank.core.text.shopper_history import SHOPPER_HISTORY_VERSION, with_history
 
 # The pairs contract's columns a pair is written from (core/data/schema.py PAIRS); locale and
 # the product fields but the title may be absent (null).
-PAIR_FIELDS = ("query", "locale", "title", "brand", "category", "price", "attributes", "description")
+PAIR_FIELDS = ("query", "locale", "title", "brand", "category", "price", "attributes", "description", "history")
 
 
 def format_pairs(pairs, pair_format: PairFormat, descriptions: bool = True) -> tuple[list[str], list[str]]:
@@ -39,11 +41,12 @@ def format_pairs(pairs, pair_format: PairFormat, descriptions: bool = True) -> t
 
     pairs: a DataFrame or a sequence of mappings with `query`, `title` and optionally `locale`,
     `brand`, `category`, `price`, `attributes`, `description` (the pairs contract, or a served
-    request's candidates). descriptions=False leaves the descriptions out of the texts (to count
+    request's candidates), and `history` (the shopper's recent items, core/text/shopper_history.py). descriptions=False leaves the descriptions out of the texts (to count
     the tokens of the product's fields). Raises SchemaError when `query` or `title` is missing.
     """
     require_known_version("price verdict", pair_format.price_verdicts, PRICE_VERDICT_VERSION)
     require_known_version("spelling notes", pair_format.spelling_notes, SPELLING_NOTES_VERSION)
+    require_known_version("shopper history", pair_format.shopper_history, SHOPPER_HISTORY_VERSION)
     rows = _records(pairs)
     groups: dict[tuple[str, str | None], list[int]] = collections.defaultdict(list)
     for i, row in enumerate(rows):
@@ -58,7 +61,7 @@ def format_pairs(pairs, pair_format: PairFormat, descriptions: bool = True) -> t
             query, candidates, pair_format.price_verdicts, key, price_limits=pair_format.price_limits,
             low_price_words=pair_format.low_price_words)
         for i, verdict in zip(members, verdicts):
-            queries[i], notes[i] = noted, verdict
+            queries[i], notes[i] = with_history(noted, rows[i].get("history"), pair_format.shopper_history), verdict
     texts = [product_text(row, price_note=note, description=descriptions) for row, note in zip(rows, notes)]
     return queries, texts
 

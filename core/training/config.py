@@ -50,6 +50,7 @@ class TrainConfig:
     low_price_words: bool = True     # "cheap mug": "(lowest-priced third of its category here)" etc.; "chep" read as "cheap"
     spelling_notes: bool = True      # "Ashhby mouse (ashby)": the candidates' nearest word after a misspelt query word
     default_locale: str = DEFAULT_LOCALE  # the locale of queries without one (core/text/locale_words.py)
+    shopper_history: bool = False    # the pairs' `history` (recent items, core/text/shopper_history.py) after the query
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
     max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step;
@@ -101,7 +102,8 @@ class TrainConfig:
     @property
     def pair_format(self) -> PairFormat:
         """The latest version of each pair addition, with the query features that are on (stored with the model)."""
-        return PairFormat.latest(self.price_limits, self.low_price_words, self.spelling_notes, self.default_locale)
+        return PairFormat.latest(self.price_limits, self.low_price_words, self.spelling_notes, self.default_locale,
+                                 self.shopper_history)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":

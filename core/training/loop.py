@@ -30,6 +30,7 @@ from shoprank.core.common.progress import ProgressLog
 from shoprank.core.text.query_typos import with_misspelt_queries
 from shoprank.core.training.config import TrainConfig, run_key
 from shoprank.core.training.distributed import DistContext, broadcast, gather, init_distributed
+from shoprank.core.clicks.policy import confidence_weights
 from shoprank.core.training.model_io import freeze_lowest_layers, load_model, save_hf_model, weights_sha256
 from shoprank.core.training.schedule import LinearWarmupDecay, param_groups
 from shoprank.core.common.seeding import seed_everything
@@ -465,7 +466,7 @@ def _training_rows(frame, config: TrainConfig):
     train_frame = frame[frame["split"] == "train"]
     if train_frame.empty:
         raise SchemaError(f"pairs have no rows with split == 'train' (splits present: {sorted(frame['split'].unique())})")
-    train_frame = select_by_budget(train_frame, config.max_pairs, config.seed)
+    train_frame = confidence_weights(select_by_budget(train_frame, config.max_pairs, config.seed))
     if "weight" in train_frame:
         kept = train_frame["weight"] > 0
         if not kept.any():

@@ -50,6 +50,8 @@ ARGUMENT_CASES = {
                                         "--gate-min-queries", "0"],
                                        r"options refused before the first stage:\n- --min-ndcg / --min-gain-over-champion"
                                        r" / --gate-\*: gate margin: expected a number in \(-1, 1\), got 2\.0"),
+    "run: unknown clicks policy": (["run", "--data", "OUT", "--out", "OUT/run", "--clicks", "all"],
+                                   r"clicks policy: expected one of \['human', 'clicks', 'both'\], got 'all'"),
 }
 
 

@@ -26,7 +26,7 @@ def test_the_contract_shares_its_product_columns_with_the_products_table():
     for name in ("title", "brand", "category", "price", "attributes", "description"):
         assert PAIRS.column(name) == PRODUCTS.column(name)
     assert PRODUCTS.column("price").nullable and PRODUCTS.column("category").nullable
-    assert {c.name for c in PAIR_STAGE_COLUMNS} == {"value", "weight", "label_issue", "score"}
+    assert {c.name for c in PAIR_STAGE_COLUMNS} == {"value", "weight", "label_issue", "score", "confidence"}
 
 
 def test_write_then_read_round_trips_with_stage_columns_after_the_contract(tmp_path, small_pairs):

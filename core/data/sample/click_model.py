@@ -56,10 +56,13 @@ class ClickModel:
         """How many ranks a shopper may examine."""
         return len(self.examination)
 
-    def session(self, labels: Sequence[int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def session(self, labels: Sequence[int], rng: np.random.Generator,
+                boost: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Clicks and purchases of one shopper on one result page.
 
         labels: graded labels (ints 0..3) in rank order; ranks past `depth` are never examined.
+        boost: optional multipliers of attractiveness and purchase per result (this shopper's
+        taste, core/data/sample/tastes.py), probabilities capped at 1; None leaves them as they are.
         Returns two bool arrays of len(labels): clicked, purchased. Draws one uniform for
         abandonment (only when it is above 0), then one per rank in order and one more after each
         click (the sample's click log depends on that order, so keep it).
@@ -71,6 +74,9 @@ class ClickModel:
             return clicked, purchased
         for r in range(min(n, self.depth)):
             label = int(labels[r])
-            clicked[r] = rng.random() < self.examination[r] * self.attractiveness[label]
-            purchased[r] = bool(clicked[r] and rng.random() < self.purchase[label])
+            attractive, buys = self.attractiveness[label], self.purchase[label]
+            if boost is not None:
+                attractive, buys = min(1.0, attractive * boost[r]), min(1.0, buys * boost[r])
+            clicked[r] = rng.random() < self.examination[r] * attractive
+            purchased[r] = bool(clicked[r] and rng.random() < buys)
         return clicked, purchased

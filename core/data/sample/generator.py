@@ -6,7 +6,7 @@ synonyms); each query gets >= 20 judged candidates on the ESCI scale, chosen so 
 overlap alone misleads (same colour or material in another category, synonyms, typos;
 judgments.py). Interactions come from the position-based click model (click_model.py) over a production
 ranker (interactions.py). Knobs: size, label-noise rate (flipped rows listed in a separate truth table that
-the pipeline never reads), a drift intensity (shifted query mix, categories, prices) and a batch
+the pipeline never reads), a drift intensity (shifted query mix, categories, prices), shoppers' tastes (tastes.py; off by default), and a batch
 number (a later fortnight of the same shop: the same catalogue, fresh queries and traffic).
 """
 
@@ -24,6 +24,7 @@ from shoprank.core.data.sample.config import SampleConfig
 from shoprank.core.data.sample.interactions import generate_interactions
 from shoprank.core.data.sample.judgments import flip_labels, generate_judgments
 from shoprank.core.data.sample.queries import generate_queries
+from shoprank.core.data.sample.tastes import TASTES_TRUTH_FILE, ShopperTastes, user_hash
 from shoprank.core.data.sample.vocabulary import LEAVES
 from shoprank.core.data.schema import write_tables
 
@@ -43,6 +44,7 @@ class SampleData:
     config: SampleConfig
     tables: dict
     noise_truth: object  # DataFrame [query_id, product_id, clean_label, noisy_label]
+    taste_truth: object = None  # DataFrame of the searching shoppers' tastes (tastes.py), None without tastes
 
     def write(self, out_dir: str | Path, fmt: str = "parquet") -> Path:
         """Write the contract tables to out_dir and the noise truth to out_dir/truth/."""
@@ -50,6 +52,8 @@ class SampleData:
         truth_dir = out_dir / TRUTH_DIR
         truth_dir.mkdir(exist_ok=True)
         self.noise_truth.to_parquet(truth_dir / NOISE_TRUTH_FILE, index=False)
+        if self.taste_truth is not None:
+            self.taste_truth.to_parquet(truth_dir / TASTES_TRUTH_FILE, index=False)
         return out_dir
 
 
@@ -74,7 +78,8 @@ def generate_sample(config: SampleConfig = SampleConfig()) -> SampleData:
     queries, specs = generate_queries(config, rng, products, leaf_weights)
     judgments = generate_judgments(config, rng, products, specs)
     judgments, noise_truth = flip_labels(judgments, config.label_noise, rng)
-    interactions = generate_interactions(config, rng, queries, judgments)
+    tastes = ShopperTastes.draw(config.seed, config.n_shoppers, config.taste_strength) if config.taste_strength else None
+    interactions = generate_interactions(config, rng, queries, judgments, products, tastes)
     log.info(
         "sample: %d products, %d queries, %d judgments, %d interactions (seed=%d, noise=%.2f, drift=%.2f)",
         len(products), len(queries), len(judgments), len(interactions), config.seed, config.label_noise, config.drift,
@@ -82,7 +87,11 @@ def generate_sample(config: SampleConfig = SampleConfig()) -> SampleData:
     tables = {"products": products, "queries": queries, "judgments": judgments, "interactions": interactions}
     # Generator-only columns (leading underscore) never leave this module.
     tables = {name: frame[[c for c in frame.columns if not c.startswith("_")]] for name, frame in tables.items()}
-    return SampleData(config=config, tables=tables, noise_truth=noise_truth)
+    taste_truth = None
+    if tastes is not None:
+        hashed = {user_hash(i): i for i in range(config.n_shoppers)}
+        taste_truth = tastes.truth(hashed[u] for u in interactions["user_id"].unique())
+    return SampleData(config=config, tables=tables, noise_truth=noise_truth, taste_truth=taste_truth)
 
 
 def _leaf_weights(drift: float, rng: np.random.Generator) -> np.ndarray:
