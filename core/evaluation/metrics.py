@@ -25,8 +25,8 @@ Queries left out (and counted, never scored 1.0 or NaN into a mean):
 A mean over no query is None, never NaN.
 
 Cost: ranx compiles its kernels with numba on first use (16.2 s on 2 CPU cores at load 8) and
-caches them on disk (beside the package, else in the user's cache folder or NUMBA_CACHE_DIR); a later process's
-first call takes 4.5 s with its imports, and each further call milliseconds.
+caches them on disk (beside the package, else in the user's cache folder or NUMBA_CACHE_DIR);
+a later process's first call takes 4.5 s with its imports, and each further call milliseconds.
 """
 
 from __future__ import annotations
