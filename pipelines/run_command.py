@@ -24,7 +24,7 @@ class _ProgressTee:
     also reach the console, so a long run shows it is alive.
     The sink must write to the real stdout, not to this object."""
 
-    MARKERS = ("Executing task", "finished with status", " train: step", " train: done")
+    MARKERS = ("Executing task", "finished with status", " train: step", " train: done", " tune: trial", " tune: best")
 
     def __init__(self, log_file, sink):
         self.log_file = log_file
@@ -61,6 +61,8 @@ def run(
     train_epochs: int = typer.Option(3, help="Passes over the training pairs (early stopping may end sooner)."),
     train_max_steps: int = typer.Option(0, help="Training budget in optimizer steps; 0 = none."),
     train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),
+    tune_trials: int = typer.Option(8, help="Hyperparameter search: configs tried (ASHA stops weak ones); 0 = no search."),
+    tune_minutes: float = typer.Option(4.0, help="Hyperparameter search: time budget in minutes (whichever ends first)."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
     min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
     champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
@@ -92,6 +94,7 @@ def run(
                 train_and_deploy, out, data_uri=str(data), split_seed=seed, seed=seed,
                 value_method=value_method, value_policy=value_policy, train_loss=train_loss,
                 train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
+                tune_trials=tune_trials, tune_minutes=tune_minutes,
                 min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"),
