@@ -19,7 +19,9 @@ def render_search_report(result: dict) -> str:
                if defaults and defaults["best_ndcg@10"] is not None and best != 0 else "")
     headline = (f"best: trial {best}, validation NDCG@10 {metrics['best_ndcg@10']:.4f}{against}; "
                 f"{metrics['trials_run']} trials: {metrics['trials_completed']} ran their budget, "
-                f"{metrics['trials_stopped_early']} stopped early, {metrics['trials_failed']} failed; "
+                f"{metrics['trials_stopped_early']} stopped early, {metrics['trials_failed']} failed"
+                + (f", {metrics['trials_unscored']} not scored (time budget)" if metrics.get("trials_unscored") else "")
+                + "; "
                 f"{metrics['trial_seconds']:.0f} trial-seconds in {metrics['wall_seconds']:.0f} s"
                 + (" (resumed)" if metrics.get("resumed") else ""))
     chosen = {"train_overrides": result["train_overrides"], "value_policy": result["value_policy"]}

@@ -47,8 +47,10 @@ class TrialRecord:
     number: int                 # order of creation, from 0 (0 = the defaults when include_defaults)
     params: dict
     status: str                 # completed (ran its budget) | stopped (by ASHA or the time budget first) | failed
+                                # | unscored (no report: not started, or stopped before its first validation)
     history: list               # [{"step": int, "ndcg@10": float}], in report order
     seconds: float              # the trial's wall-clock seconds (Tune's time_total_s)
+    cpu_seconds: float = 0.0    # CPU time of the trial's process up to its last report (unmoved by others' load)
     error: str | None = None
 
     @property
@@ -89,9 +91,11 @@ class SearchResult:
         """Numbers for Output[Metrics]: best NDCG@10, trials run / completed / stopped / failed, seconds."""
         count = lambda status: sum(t.status == status for t in self.trials)  # noqa: E731
         return {"best_ndcg@10": float(self.best.best_ndcg), "best_trial": self.best.number,
-                "trials_run": len(self.trials), "trials_completed": count("completed"),
+                "trials_run": len(self.trials) - count("unscored"), "trials_completed": count("completed"),
                 "trials_stopped_early": count("stopped"), "trials_failed": count("failed"),
+                "trials_unscored": count("unscored"),
                 "trial_seconds": round(sum(t.seconds for t in self.trials), 2),
+                "trial_cpu_seconds": round(sum(t.cpu_seconds for t in self.trials), 2),
                 "wall_seconds": round(self.wall_seconds, 2), "resumed": int(self.resumed)}
 
     def to_dict(self) -> dict:
@@ -265,9 +269,11 @@ def _record(result, settings: TuneSettings) -> TrialRecord:
     config = result.config or {}
     # ASHA may also stop a trial at the rung of its last step: it ran its budget all the same.
     ran_budget = metrics.get(FINISHED) or (history and history[-1]["step"] >= config.get("max_steps", settings.max_steps))
-    status = "failed" if result.error is not None else "completed" if ran_budget else "stopped"
+    status = ("failed" if result.error is not None else "completed" if ran_budget else "stopped" if history
+              else "unscored")
     return TrialRecord(number=trial_number(trial_id), params={k: config[k] for k in sorted(config)}, status=status,
                        history=history, seconds=float(metrics.get("time_total_s") or 0.0),
+                       cpu_seconds=float(metrics.get("cpu_seconds") or 0.0),
                        error=None if result.error is None else error_summary(result.error))
 
 

@@ -53,7 +53,8 @@ def run_trial(params: dict, *, pairs, base: dict, settings: dict) -> None:
     """Ray Tune function trainable (bound with tune.with_parameters).
 
     pairs: the valued train + validation pairs (a DataFrame); base: TrainConfig fields;
-    settings: TuneSettings fields. Reports {ndcg@10, step, train_loss, trial_started} after each
+    settings: TuneSettings fields. Reports {ndcg@10, step, train_loss, trial_started, cpu_seconds (this
+    process's CPU time since the trial started: all its threads)} after each
     validation, and once more with finished=True when training ends by itself; raises TrialDivergedError on a non-finite loss or NDCG (the trial is recorded
     as failed and the search goes on).
     """
@@ -62,7 +63,7 @@ def run_trial(params: dict, *, pairs, base: dict, settings: dict) -> None:
     from shoprank.core.training.loop import train
     from shoprank.core.valuation.policy import reapply_policy
 
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     tune_settings = TuneSettings(**settings)
     config = trial_config(TrainConfig.from_dict(base), params, tune_settings)
@@ -89,7 +90,8 @@ def run_trial(params: dict, *, pairs, base: dict, settings: dict) -> None:
             if state_dir is not None and first_rung < step < config.max_steps:
                 save()
                 checkpoint = tune.Checkpoint.from_directory(str(state_dir))
-            last.update({METRIC: ndcg, TIME_ATTR: step, "train_loss": train_loss, "trial_started": started})
+            last.update({METRIC: ndcg, TIME_ATTR: step, "train_loss": train_loss, "trial_started": started,
+                         "cpu_seconds": time.process_time() - cpu_started})
             tune.report(dict(last), checkpoint=checkpoint)
 
         train(frame, work / "model", config, checkpoint_dir=state_dir, on_validation=on_validation)
