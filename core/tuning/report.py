@@ -76,7 +76,7 @@ def _trials_table(trials: list, best: int) -> str:
     for rank, trial in enumerate(ordered, 1):
         score = trial["best_ndcg@10"]
         rows.append((rank, f"{trial['number']}{' (chosen)' if trial['number'] == best else ''}", trial["status"],
-                     "-" if score is None else float(score), int(trial["steps"]), round(float(trial["seconds"]), 1),
+                     "-" if score is None else float(score), int(trial["steps"]), f"{trial['seconds']:.1f}",
                      *(_cell(trial["params"].get(n)) for n in names), trial.get("error") or ""))
     return table(["#", "trial", "status", "best NDCG@10", "steps", "seconds", *names, "error"], rows)
 

@@ -40,12 +40,14 @@ def trial_config(base: TrainConfig, params: dict, settings: TuneSettings) -> Tra
     """The TrainConfig one trial trains with: base, the trial's params, then the search's budgets.
 
     A searched max_steps wins over settings.max_steps; patience is 0 (the scheduler stops
-    trials, not the loop), and checkpoints come at validations only.
+    trials, not the loop), and checkpoints come at validations only. A trial given no GPU share
+    trains on CPU, so it never uses a GPU that Ray did not reserve for it.
     """
     overrides, _ = split_params(params)
     budget = dict(max_pairs=settings.max_pairs, max_steps=overrides.pop("max_steps", settings.max_steps),
                   max_minutes=None, eval_every=settings.eval_every, patience=0, checkpoint_every=0,
-                  num_threads=settings.cpus_per_trial, seed=settings.seed, log_every=max(settings.eval_every, 10))
+                  num_threads=settings.cpus_per_trial, seed=settings.seed, log_every=max(settings.eval_every, 10),
+                  device=base.device if settings.gpus_per_trial > 0 else "cpu")
     return dataclasses.replace(base, **overrides, **budget)
 
 

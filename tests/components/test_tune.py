@@ -38,17 +38,19 @@ SPACE = {
     "value_share": {"type": "uniform", "low": 0.1, "high": 0.3},
 }
 # 192 training pairs in batches of 48 (8 whole lists): 4 steps an epoch, a report at each epoch's end.
-SETTINGS = dict(trials=5, minutes=5, seed=0, max_pairs=None, validation_queries=None, cpus_per_trial=2,
+# One thread per trial: a tiny model gains nothing from two, and threads that wait on each other crawl
+# on a busy machine.
+SETTINGS = dict(trials=5, minutes=5, seed=0, max_pairs=None, validation_queries=None, cpus_per_trial=1,
                 max_steps=12, grace_steps=4, eval_every=4)
 
 
 @pytest.fixture(scope="module")
 def ray_local(tmp_path_factory):
-    """One local Ray for the module (2 CPUs: trials of 2 CPUs run one at a time, so ASHA is deterministic)."""
+    """One local Ray for the module (1 CPU: trials of 1 CPU run one at a time, so ASHA's stops are deterministic)."""
     import ray
 
     with local_temp_dir(tmp_path_factory.mktemp("ray")) as temp:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))
         yield
         ray.shutdown()
 
@@ -109,7 +111,7 @@ def test_component_with_the_same_seed_chooses_the_same_config(first_search, tiny
                "report": HTML(uri=str(tmp_path / "report.html"))}
     returned = tune_hyperparameters.python_func(
         pairs=Dataset(uri=str(valued_pairs)), trials=5, minutes=5, seed=0, loss="listwise", epochs=10,
-        space_json=json.dumps(SPACE), max_pairs=0, validation_queries=0, cpus_per_trial=2, max_steps=12,
+        space_json=json.dumps(SPACE), max_pairs=0, validation_queries=0, cpus_per_trial=1, max_steps=12,
         grace_steps=4, eval_every=4, init_model_dir=str(tiny), **outputs)
     best_config = json.loads(Path(outputs["best_config"].path).read_text())
     assert best_config == first_search.train_overrides
@@ -157,7 +159,7 @@ def _results(trial_dir: Path) -> list[dict]:
 def test_a_killed_search_resumes_without_rerunning_finished_trials(ray_local, tiny, valued_pairs, tmp_path):
     import psutil
 
-    settings = dict(SETTINGS, trials=3, scheduler="fifo", max_steps=12, grace_steps=2, eval_every=2)
+    settings = dict(SETTINGS, trials=3, scheduler="fifo", max_steps=12, grace_steps=2, eval_every=2, max_concurrent=1)
     base = dict(_base(tiny).to_dict(), lr=1e-3)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -198,3 +200,20 @@ def test_a_killed_search_resumes_without_rerunning_finished_trials(ray_local, ti
     after_kill = [r for r in interrupted if r["trial_started"] > killed_at]
     # The interrupted trial went on from its last checkpoint, not from step 0.
     assert after_kill and after_kill[0]["step"] > 2 and interrupted[-1]["finished"]
+
+
+def test_the_tune_entry_point_writes_the_best_config_and_a_second_run_restores_it(ray_local, tiny, valued_pairs,
+                                                                                   tmp_path, capsys):
+    from shoprank.trainer import tune_cli
+
+    config = {"settings": {**SETTINGS, "trials": 2}, "base": _base(tiny).to_dict(),
+              "space": {"lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2}}}
+    argv = ["--pairs", str(valued_pairs), "--out", str(tmp_path), "--config-json", json.dumps(config)]
+    first = tune_cli.main(argv)
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == first
+    best = json.loads((tmp_path / "best_config.json").read_text())
+    assert set(best) == {"lr"} and first["trials_run"] == 2 and first["resumed"] == 0
+    assert (tmp_path / "report.html").exists() and len(pd.read_parquet(tmp_path / "tuned_pairs.parquet")) > 0
+    again = tune_cli.main(argv)  # the finished search is restored, not run again
+    assert again["resumed"] == 1 and again["best_ndcg@10"] == first["best_ndcg@10"]
+    assert json.loads((tmp_path / "best_config.json").read_text()) == best

@@ -16,17 +16,21 @@ def _run(args, cwd):
 
 
 # A few optimizer steps keep the end-to-end run short; quality is measured in benchmarks/.
-QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25"]
+QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--tune-trials", "0"]
+# One trial (the defaults, at most 30 steps) runs a real Ray Tune search inside the pipeline.
+QUICK_TUNING = ["--tune-trials", "1", "--tune-minutes", "5"]
 
 
 def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     out = tmp_path / "out"
-    result = _run(["run", "--data", str(small_data_dir), "--out", str(out), "--min-ndcg", "0.0"] + QUICK_TRAINING, tmp_path)
+    result = _run(["run", "--data", str(small_data_dir), "--out", str(out), "--min-ndcg", "0.0"] + QUICK_TRAINING
+                  + QUICK_TUNING, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["succeeded"] is True
     assert set(summary["stages"]) == {
-        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker"}
+        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "tune-hyperparameters", "train-reranker",
+        "evaluate-reranker"}
     ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
@@ -35,6 +39,12 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     assert "NDCG@10" in result.stdout and "bm25" in result.stdout and "BLESSED" in result.stdout
     model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
     assert (model_dir / "manifest.json").exists() and (model_dir / "model.onnx").exists()
+    tune = summary["stages"]["tune-hyperparameters"]
+    assert tune["metrics"]["trials_run"] == 1 and 0 < tune["metrics"]["best_ndcg@10"] <= 1
+    best_config = json.loads(tune["parameters"]["best_config_json"])
+    assert best_config["lr"] == 2e-4  # the one trial is the train stage's own config
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert all(manifest["training_config"][k] == v for k, v in best_config.items())
     scored = pd.read_parquet(summary["stages"]["value-data"]["artifacts"]["scored_pairs"])
     assert {"value", "weight"} <= set(scored.columns)
     report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])
