@@ -35,7 +35,7 @@ VARIANTS = {
     "no_weight_average": {"ema_decay": 0.0},
     "lr3e-4_2ep": {"lr": 3e-4, "epochs": 2},
     "pointwise": {"loss": "pointwise"},
-    "no_price_verdicts": {"price_verdicts": False},
+    "no_price_verdicts": {"price_limits": False, "low_price_words": False},
     "no_spelling_notes": {"spelling_notes": False},
     "fitted_max_length": {"max_length": None},  # fitted to the pairs (train_data.fitted_max_length)
     "lr5e-4": {"lr": 5e-4},
@@ -78,9 +78,7 @@ def run_variant(pairs, sets: dict, overrides: dict, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = train(pairs, Path(tmp) / "m", config)
         reranker = Reranker.load(Path(tmp) / "m")
-        scores = {name: ndcg10(frame.assign(model=reranker.score(frame["query"].tolist(),
-                                                                 frame["product_text"].tolist())), "model")
-                  for name, frame in sets.items()}
+        scores = {name: ndcg10(frame.assign(model=reranker.score(frame)), "model") for name, frame in sets.items()}
     return {**scores, "steps": result["steps"], "max_length": result["max_length"],
             "seconds": time.perf_counter() - started}
 

@@ -235,7 +235,7 @@ def quality(pairs, quick: bool, overrides: dict) -> dict:
         for split in ("validation", "test"):
             frame = pairs[pairs["split"] == split].copy()
             queries, texts = frame["query"].tolist(), frame["product_text"].tolist()
-            frame["finetuned"] = reranker.score(queries, texts)
+            frame["finetuned"] = reranker.score(frame)
             frame["bm25"] = bm25_scores(frame)
             if zeroshot_scores is not None:
                 frame["zeroshot"] = zeroshot_scores(queries, texts)

@@ -74,7 +74,7 @@ def test_ndcg(pairs, params: dict, max_steps: int | None) -> dict:
     from shoprank.core.training.config import TrainConfig
     from shoprank.core.training.loop import train
     from shoprank.core.tuning.space import split_params
-    from shoprank.core.valuation.policy import reapply_policy
+    from shoprank.core.valuation.reapply import reapply_policy
 
     overrides, policy = split_params(params)
     config = TrainConfig(**{**overrides, "seed": SEED, "max_steps": max_steps})

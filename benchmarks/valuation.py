@@ -62,7 +62,8 @@ def _load(path):
 
 
 def worker_ours_knn(d, repeats):
-    from shoprank.core.valuation.methods import KnnShapleyConfig, knn_shapley
+    from shoprank.core.valuation.config import KnnShapleyConfig
+    from shoprank.core.valuation.knn_shapley import knn_shapley
 
     return timed(lambda: knn_shapley(d["x_train"], d["y_train"], d["x_valid"], d["y_valid"], KnnShapleyConfig(k=K)), repeats)
 
@@ -70,7 +71,8 @@ def worker_ours_knn(d, repeats):
 def worker_ours_oob(d, repeats):
     import sklearn.tree  # noqa: F401  imported before the clock starts, as in the pyDVL workers
 
-    from shoprank.core.valuation.methods import DataOobConfig, data_oob
+    from shoprank.core.valuation.config import DataOobConfig
+    from shoprank.core.valuation.data_oob import data_oob
 
     config = DataOobConfig(n_estimators=OOB_TREES, min_samples_leaf=OOB_LEAF, seed=SEED)
     return timed(lambda: data_oob(d["x_train"], d["y_train"], config), repeats)
@@ -84,7 +86,7 @@ def worker_cleanlab(d, repeats):
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    from shoprank.core.valuation.methods import out_of_fold_probabilities
+    from shoprank.core.valuation.confident_learning import out_of_fold_probabilities
 
     def run():
         probs = out_of_fold_probabilities(d["x_train"], d["y_train"])
@@ -152,7 +154,8 @@ def worker_scale(d, repeats):
     """Exact KNN-Shapley on synthetic pair features; peak RSS of this whole process."""
     import numpy as np
 
-    from shoprank.core.valuation.methods import KnnShapleyConfig, knn_shapley
+    from shoprank.core.valuation.config import KnnShapleyConfig
+    from shoprank.core.valuation.knn_shapley import knn_shapley
 
     n, m, dim = int(d["n"]), int(d["m"]), 385
     rng = np.random.default_rng(SEED)
@@ -276,7 +279,8 @@ def value_weights(pairs, x) -> dict:
     """Training weights of the train rows: none, each valuation method x policy, and the clean-only oracle."""
     import numpy as np
 
-    from shoprank.core.valuation.methods import DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig, value_examples
+    from shoprank.core.valuation.config import DataOobConfig, KnnShapleyConfig, PolicyConfig, ValuationConfig
+    from shoprank.core.valuation.methods import value_examples
 
     train = (pairs["split"] == "train").to_numpy()
     valid = (pairs["split"] == "validation").to_numpy()
@@ -303,7 +307,7 @@ def light_reranker_effect(pairs, x, runs: dict) -> dict:
     """Test NDCG@10 of a logistic-regression reranker on the pair features, per set of training weights."""
     from sklearn.linear_model import LogisticRegression
 
-    from shoprank.core.valuation.methods import single_threaded_blas
+    from shoprank.core.valuation.inputs import single_threaded_blas
 
     train = (pairs["split"] == "train").to_numpy()
     test = (pairs["split"] == "test").to_numpy()
@@ -340,7 +344,7 @@ def cross_encoder_effect(pairs, runs: dict, workdir: Path, quick: bool) -> dict:
         started = time.perf_counter()
         result = train(weighted, workdir / f"model-{name}", config)
         train_seconds = time.perf_counter() - started  # the fine-tune only, not the test scoring below
-        scores = Reranker.load(workdir / f"model-{name}").score(test["query"].tolist(), test["product_text"].tolist())
+        scores = Reranker.load(workdir / f"model-{name}").score(test)
         out[name] = {**_test_ndcg(test.assign(score=scores)), "train_seconds": train_seconds, "steps": result["steps"]}
         print(f"  cross-encoder {name:20s} test NDCG@10 (clean labels) {out[name]['ndcg10_clean']:.4f} "
               f"({result['steps']} steps, {out[name]['train_seconds']:.0f}s)", flush=True)

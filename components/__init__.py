@@ -1,1 +1,1 @@
-"""Thin kfp v2 components: one folder each; bodies import shoprank and call one core function."""
+"""Thin kfp v2 components: one folder each (component.py, metadata.yaml, README); params.py adapts kfp parameters."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 import warnings
@@ -15,16 +16,22 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprank.core.common.progress import PROGRESS_LINE
+from shoprank.pipelines.champion import canary_outcome, previous_champion, record_champion
 from shoprank.pipelines.cli_app import DEFAULT_PIPELINE, app, console
+from shoprank.pipelines.quality_table import print_quality_table
 
 
 class _ProgressTee:
     """Stands in for stdout during a local run: everything goes to the log file; kfp.local's task
     start/finish lines, the training steps and the long loops' progress lines (core.progress)
-    also reach the console, so a long run shows it is alive.
+    also reach the console, so a long run shows it is alive; so do the components' warnings (a
+    max_length that cuts product fields, conflicting labels, a split with few queries).
     The sink must write to the real stdout, not to this object."""
 
-    MARKERS = ("Executing task", "finished with status", " train: step", " train: done", " tune: trial", " tune: best")
+    MARKERS = ("Executing task", "finished with status", " train: setting up", " train: step", " train: done",
+               " tune: trial", " tune: best", " WARNING]: ", " ERROR]: ")
+    # Third-party warnings that are no news to a user (they stay in the log).
+    QUIET = ("run pre-processing before quantization",)
 
     def __init__(self, log_file, sink):
         self.log_file = log_file
@@ -36,7 +43,8 @@ class _ProgressTee:
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if any(marker in line for marker in self.MARKERS) or PROGRESS_LINE.search(line):
+            if (any(marker in line for marker in self.MARKERS) or PROGRESS_LINE.search(line)) and not any(
+                    quiet in line for quiet in self.QUIET):
                 self.sink.print(_strip_ansi(line).strip(), highlight=False, soft_wrap=True)  # one line each, in a log too
         return len(text)
 
@@ -45,8 +53,6 @@ class _ProgressTee:
 
 
 def _strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
@@ -61,6 +67,11 @@ def run(
     train_epochs: int = typer.Option(3, help="Passes over the training pairs (early stopping may end sooner)."),
     train_max_steps: int = typer.Option(0, help="Training budget in optimizer steps; 0 = none."),
     train_max_minutes: float = typer.Option(0.0, help="Training budget in minutes; 0 = none."),
+    train_max_length: int = typer.Option(64, "--max-length", "--train-max-length",
+                                         help="Tokens per (query, product) pair; 0 = fitted to the pairs (64-128)."),
+    price_limits: bool = typer.Option(True, help="Query feature: verdicts on each price for limits like 'under $40'."),
+    low_price_words: bool = typer.Option(True, help="Query feature: 'cheap X' places each price in its category."),
+    spelling_notes: bool = typer.Option(True, help="Query feature: 'Ashhby mouse (ashby)' from the candidates' words."),
     tune_trials: int = typer.Option(8, help="Hyperparameter search: configs tried (ASHA stops weak ones); 0 = no search."),
     tune_minutes: float = typer.Option(4.0, help="Hyperparameter search: time budget in minutes (whichever ends first)."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
@@ -70,7 +81,15 @@ def run(
 ):
     """Run the whole pipeline on this machine (kfp.local) and print a summary."""
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
+    from shoprank.pipelines.run_failure import failure_reason, last_traceback
+    from shoprank.pipelines.run_options import check_run_options
     from shoprank.pipelines.train_and_deploy import train_and_deploy
+
+    check_run_options(value_method=value_method, value_policy=value_policy, train_loss=train_loss,
+                      train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
+                      train_max_length=train_max_length, baselines=baselines, min_ndcg=min_ndcg,
+                      min_gain_over_champion=min_gain_over_champion, champion=champion, seed=seed,
+                      tune_trials=tune_trials, tune_minutes=tune_minutes)
 
     # kfp.local warns that display names and the cluster image do not apply locally; expected here.
     warnings.filterwarnings("ignore", module=r"kfp\.local")
@@ -85,6 +104,8 @@ def run(
     if not data.is_dir():
         console.print(f"[red]expected a data folder at {data}, found none[/red]")
         raise typer.Exit(2)
+    if champion is None and (champion := previous_champion(out)) is not None:
+        console.print(f"champion: the model the last run left live ({champion})")
     log_path = out / "run.log"
     started = time.perf_counter()
     failure = None
@@ -94,8 +115,9 @@ def run(
                 train_and_deploy, out, data_uri=str(data), split_seed=seed, seed=seed,
                 value_method=value_method, value_policy=value_policy, train_loss=train_loss,
                 train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
+                train_max_length=train_max_length, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
+                price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
                 tune_trials=tune_trials, tune_minutes=tune_minutes,
-                min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"),
             )
@@ -107,24 +129,38 @@ def run(
         "pipeline": DEFAULT_PIPELINE, "data": str(data), "run_dir": str(run_dir) if run_dir else None,
         "log": str(log_path), "seconds": round(time.perf_counter() - started, 1),
         "succeeded": failure is None, "stages": stages, "rankers": _rankers(stages), "verdict": _verdict(stages),
+        "canary": canary_outcome(stages),
     }
+    record_champion(out, summary["canary"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     _print_summary(summary)
     if failure is not None:
-        console.print(f"[red bold]run stopped:[/red bold] {_failure_reason(log_path)}")
+        from rich.markup import escape
+
+        from shoprank.pipelines.cli_app import OPTIONS
+
+        if OPTIONS.verbose:
+            import traceback
+
+            console.print(last_traceback(log_path) or "".join(traceback.format_exception(failure)).rstrip(),
+                          markup=False, highlight=False, soft_wrap=True)
+        console.print(f"[red bold]run stopped[/red bold] {escape(failure_reason(log_path, failure))}", soft_wrap=True)
         console.print(f"full log: {log_path}")
         raise typer.Exit(1)
 
 
+_RANKER_METRIC = re.compile(r"^(?P<ranker>.+)_(?P<split>validation|test)_(?P<name>ndcg@10|mrr|recall@10|queries"
+                            r"|queries_with_relevant|queries_total|left_out_\w+)$")
+
+
 def _rankers(stages: dict) -> dict:
-    """Ranking metrics per ranker and split, read from stage metrics named <ranker>_<split>_<metric>."""
+    """Ranking metrics and query counts per ranker and split, from stage metrics named <ranker>_<split>_<name>."""
     rankers: dict = {}
     for stage in stages.values():
         for name, value in stage["metrics"].items():
-            parts = name.split("_")
-            if len(parts) >= 3 and parts[-2] in ("validation", "test") and parts[-1] in ("ndcg@10", "mrr", "recall@10"):
-                ranker = "_".join(parts[:-2])
-                rankers.setdefault(ranker, {}).setdefault(parts[-2], {})[parts[-1]] = value
+            match = _RANKER_METRIC.match(name)
+            if match:
+                rankers.setdefault(match["ranker"], {}).setdefault(match["split"], {})[match["name"]] = value
     return rankers
 
 
@@ -135,22 +171,6 @@ def _verdict(stages: dict) -> dict | None:
         if evaluation and "blessed" in evaluation:
             return {"blessed": bool(evaluation["blessed"]), "reason": evaluation.get("reason", "")}
     return None
-
-
-def _failure_reason(log_path: Path) -> str:
-    """The typed error a component raised, read from the run log."""
-    lines = log_path.read_text(errors="replace").splitlines()
-    markers = ("DataValidationError:", "SchemaError:", "ConfigError:", "ShoprankError:")
-    for i, line in enumerate(lines):
-        if any(marker in line for marker in markers):
-            message = []
-            for follow in lines[i : i + 40]:
-                if follow.startswith("---") or "finished with status" in follow:
-                    break
-                message.append(follow)
-            return "\n".join(message).strip()
-    errors = [line.strip() for line in lines if "Error" in line]
-    return errors[-1] if errors else "a task failed; see the log"
 
 
 def _relative(path: str, base: Path | None) -> str:
@@ -170,15 +190,14 @@ def _print_summary(summary: dict) -> None:
         table.add_row(task + (" [red](failed)[/red]" if stage.get("failed") else ""), "\n".join(files) or "-")
     console.print(table)
     if summary["rankers"]:
-        ranking = Table(title="ranking quality (held-out queries)")
-        for col in ("ranker", "split", "NDCG@10", "MRR", "Recall@10"):
-            ranking.add_column(col)
-        for ranker, splits in summary["rankers"].items():
-            for split, m in splits.items():
-                ranking.add_row(ranker, split, *(f"{m.get(k, float('nan')):.4f}" for k in ("ndcg@10", "mrr", "recall@10")))
-        console.print(ranking)
+        print_quality_table(console, summary["rankers"])
     if summary.get("verdict"):
         blessed = summary["verdict"]["blessed"]
         colour = "green" if blessed else "yellow"
-        console.print(f"[{colour} bold]{'BLESSED' if blessed else 'NOT BLESSED'}[/{colour} bold]: {summary['verdict']['reason']}")
+        # The gate's reason starts with its own "blessed: " / "not blessed: "; the headline says it once.
+        reason = re.sub(r"^(not )?blessed: ", "", summary["verdict"]["reason"])
+        console.print(f"[{colour} bold]{'BLESSED' if blessed else 'NOT BLESSED'}[/{colour} bold]: {reason}")
+    if summary.get("canary"):
+        canary = summary["canary"]
+        console.print(f"[bold]CANARY {canary['verdict'].upper()}[/bold]: {canary['reason']}; live model: {canary['live_model_dir']}")
     console.print(f"summary: {Path(summary['log']).parent / 'summary.json'}")

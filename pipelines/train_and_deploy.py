@@ -1,11 +1,13 @@
-"""train_and_deploy: validate -> prepare -> (baseline) -> value -> tune -> train -> evaluate -> blessed.
-
-Deploy and canary join behind dsl.If(blessed) as they land.
+"""train_and_deploy: validate -> prepare -> (baseline) -> value -> tune -> train -> evaluate ->
+dsl.If(blessed) -> deploy -> canary.
 """
 
 from kfp import dsl
 
 from shoprank.components.baseline.component import evaluate_baseline
+from shoprank.components.blessing.component import blessing
+from shoprank.components.canary.component import canary_rollout
+from shoprank.components.deploy.component import deploy_model
 from shoprank.components.evaluate.component import evaluate_reranker
 from shoprank.components.prepare.component import prepare_pairs
 from shoprank.components.train.component import train_reranker
@@ -30,6 +32,10 @@ def train_and_deploy(
     train_epochs: int = 3,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
+    train_max_length: int = 64,
+    price_limits: bool = True,
+    low_price_words: bool = True,
+    spelling_notes: bool = True,
     tune_trials: int = 8,
     tune_minutes: float = 4.0,
     min_ndcg: float = -1.0,
@@ -37,19 +43,28 @@ def train_and_deploy(
     champion_model_uri: str = "",
     baselines: str = "bm25,zeroshot,msmarco",
     embedding_cache_dir: str = "",
+    deploy_target: str = "local",
+    canary_mode: str = "interleave",
+    canary_max_sessions: int = 3000,
 ):
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
-    train_max_steps / train_max_minutes: training budgets, 0 = none. tune_trials / tune_minutes: the
-    hyperparameter search's budgets, whichever ends first (0 trials = no search). min_ndcg /
+    train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
+    (query, product) pair, 0 = fitted to the pairs (64-128). price_limits / low_price_words /
+    spelling_notes: the query features the reranker reads (components/train/README.md). tune_trials /
+    tune_minutes: the hyperparameter search's budgets, whichever ends first (0 trials = no search). min_ndcg /
     min_gain_over_champion: the blessing thresholds; negative (-1) = not configured, and an
     unconfigured gate never blesses. champion_model_uri: the current champion's model folder. embedding_cache_dir: a
     persistent folder for encoder embeddings ("" = none), shared by value and evaluate and kept
-    across runs, so no text is encoded twice.
+    across runs, so no text is encoded twice. deploy_target / canary_mode /
+    canary_max_sessions: where a blessed model goes and how its canary judges it
+    (components/deploy, components/canary).
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
-    validated = validate_data(raw_data=raw.output).set_display_name("validate")
+    # validate also refuses data too small for this run's split and valuation method.
+    validated = validate_data(raw_data=raw.output, value_method=value_method, split_seed=split_seed)
+    validated.set_display_name("validate")
     prepared = prepare_pairs(validated_data=validated.outputs["validated_data"], split_seed=split_seed)
     prepared.set_display_name("prepare")
     evaluate_baseline(pairs=prepared.outputs["pairs"]).set_display_name("baseline")
@@ -57,18 +72,29 @@ def train_and_deploy(
                         embedding_cache_dir=embedding_cache_dir)
     valued.set_display_name("value")
     tuned = tune_hyperparameters(pairs=valued.outputs["scored_pairs"], trials=tune_trials, minutes=tune_minutes,
-                                 seed=seed, loss=train_loss, epochs=train_epochs)
+                                 seed=seed, loss=train_loss, epochs=train_epochs, max_length=train_max_length,
+                                 price_limits=price_limits, low_price_words=low_price_words,
+                                 spelling_notes=spelling_notes)
     tuned.set_display_name("tune").set_cpu_request("4").set_memory_request("16G").set_memory_limit("32G")
     trained = train_reranker(
         pairs=tuned.outputs["tuned_pairs"], loss=train_loss, epochs=train_epochs,
-        max_steps=train_max_steps, max_minutes=train_max_minutes, seed=seed,
+        max_steps=train_max_steps, max_minutes=train_max_minutes, max_length=train_max_length, seed=seed,
+        price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
         overrides_json=tuned.outputs["best_config_json"],
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
     trained.set_cpu_request("4").set_memory_request("16G").set_memory_limit("32G")
-    evaluate_reranker(
+    evaluated = evaluate_reranker(
         pairs=prepared.outputs["pairs"], model=trained.outputs["model"], champion_model_uri=champion_model_uri,
         min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion, baselines=baselines,
         embedding_cache_dir=embedding_cache_dir,
     ).set_display_name("evaluate")
+    # Branch on the blessing task's single output: kfp.local cannot branch on evaluate's named output.
+    blessed = blessing(evaluation=evaluated.outputs["evaluation"]).set_display_name("blessing")
+    with dsl.If(blessed.output == True, name="blessed"):  # noqa: E712 (a kfp condition, not a bool)
+        deployed = deploy_model(model=trained.outputs["model"], target=deploy_target,
+                                champion_model_uri=champion_model_uri).set_display_name("deploy")
+        canary_rollout(inference_service=deployed.outputs["inference_service"],
+                       validated_data=validated.outputs["validated_data"], pairs=prepared.outputs["pairs"],
+                       mode=canary_mode, seed=seed, max_sessions=canary_max_sessions).set_display_name("canary")

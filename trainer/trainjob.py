@@ -1,7 +1,7 @@
 """Build the Kubeflow Trainer TrainJob that fine-tunes the reranker with torchrun DDP.
 
 A pure function: it returns the object as a dict and talks to no cluster (DESIGN style #4).
-The job runs on the `shoprank-torch` ClusterTrainingRuntime (manifests/trainer/), which
+The job runs on the `shoprank-torch` ClusterTrainingRuntime (manifests/base/trainer/), which
 sets up the `node` replicated job, its container and /dev/shm. Kubeflow Trainer sets the
 PET_* variables (nodes, processes per node, node rank, master address) that torchrun reads,
 so the command needs no rendezvous flags:
@@ -20,6 +20,7 @@ import re
 from typing import Any, Mapping
 
 from shoprank.core.common.errors import ConfigError
+from shoprank.core.common.image import require_pinned_image
 
 API_VERSION = "trainer.kubeflow.org/v1alpha1"
 RUNTIME_NAME = "shoprank-torch"
@@ -31,6 +32,12 @@ DATA_MOUNT = "/mnt/shoprank"
 GPU_RESOURCE = "nvidia.com/gpu"
 # TrainJob names become pod and service names: an RFC 1035 label of at most 63 characters.
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_job_name(kind: str, name: str) -> None:
+    """Raise ConfigError unless `name` can name a job's pods and services (an RFC 1035 label)."""
+    if not (isinstance(name, str) and _NAME.match(name) and len(name) <= 63):
+        raise ConfigError(f"{kind} name: expected an RFC 1035 label (a-z, 0-9, '-', <= 63 chars), got {name!r}")
 
 
 def train_command() -> list[str]:
@@ -52,6 +59,7 @@ def build_trainjob(
     cpu_per_node: str = "8",
     memory_per_node: str = "32Gi",
     checkpoint_uri: str | None = None,
+    suspend: bool | None = None,
 ) -> dict:
     """A TrainJob for `num_nodes` x `gpus_per_node` torchrun workers (CPU when gpus_per_node=0).
 
@@ -59,13 +67,13 @@ def build_trainjob(
     they normally sit under DATA_MOUNT. config: the training config (e.g. dataclasses.asdict
     of TrainConfig), passed as one JSON argument. checkpoint_uri: where checkpoints go
     (default: `<output_uri>-checkpoints`); on the shared volume a restarted job resumes there.
+    suspend: True creates the job without starting it (None leaves the field out).
+    cpu_per_node / memory_per_node are both the request and the limit of each node.
     """
-    if not (_NAME.match(name) and len(name) <= 63):
-        raise ConfigError(f"TrainJob name: expected an RFC 1035 label (a-z, 0-9, '-', <= 63 chars), got {name!r}")
+    check_job_name("TrainJob", name)
     if num_nodes < 1 or gpus_per_node < 0:
         raise ConfigError(f"expected num_nodes >= 1 and gpus_per_node >= 0, got {num_nodes} and {gpus_per_node}")
-    if not image:
-        raise ConfigError("expected a container image, got an empty string")
+    require_pinned_image(image, "TrainJob image")
     try:
         config_json = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
     except TypeError as exc:
@@ -73,7 +81,7 @@ def build_trainjob(
 
     resources: dict[str, dict[str, Any]] = {
         "requests": {"cpu": cpu_per_node, "memory": memory_per_node},
-        "limits": {"memory": memory_per_node},
+        "limits": {"cpu": cpu_per_node, "memory": memory_per_node},
     }
     if gpus_per_node:
         # Extended resources are set as limits; requests must equal them.
@@ -86,6 +94,7 @@ def build_trainjob(
     if namespace:
         metadata["namespace"] = namespace
     spec: dict[str, Any] = {
+        **({"suspend": suspend} if suspend is not None else {}),
         "runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "ClusterTrainingRuntime", "name": runtime},
         "trainer": {
             "image": image,

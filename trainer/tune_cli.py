@@ -30,16 +30,36 @@ CONFIG_KEYS = ("settings", "base", "space")
 
 
 def parse_config(text: str) -> dict:
-    """The --config-json object, checked for its keys."""
+    """The --config-json object, checked by check_config."""
     try:
         config = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--config-json: expected a JSON object, got {text[:80]!r}: {err}") from None
+    return check_config(config)
+
+
+def check_config(config) -> dict:
+    """The config as it is, once its keys, settings, base config and space are all valid.
+
+    Raises ConfigError naming the key or field (so a RayJob builder refuses what the job would).
+    """
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.tuning.settings import TuneSettings
+    from shoprank.core.tuning.space import DEFAULT_SPACE, SearchSpace
+
     if not isinstance(config, dict):
         raise ConfigError(f"--config-json: expected a JSON object, got {type(config).__name__}")
     unknown = sorted(set(config) - set(CONFIG_KEYS))
     if unknown:
         raise ConfigError(f"--config-json: unknown keys {unknown}; expected some of {list(CONFIG_KEYS)}")
+    settings = config.get("settings", {})
+    known = set(TuneSettings.__dataclass_fields__)
+    if not isinstance(settings, dict) or set(settings) - known:
+        raise ConfigError(f"--config-json settings: expected an object of TuneSettings fields {sorted(known)}, "
+                          f"got {settings!r}")
+    TuneSettings(**settings)
+    base = TrainConfig.from_dict(config.get("base", {}))
+    SearchSpace.from_dict(config.get("space", DEFAULT_SPACE), base)
     return config
 
 
@@ -61,10 +81,6 @@ def main(argv: list[str] | None = None) -> dict:
         settings = dict(config.get("settings", {}))
         if args.ray_address:
             settings["ray_address"] = args.ray_address
-        known = set(TuneSettings.__dataclass_fields__)
-        if set(settings) - known:
-            raise ConfigError(f"--config-json settings: unknown fields {sorted(set(settings) - known)}; "
-                              f"known: {sorted(known)}")
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         metrics = run_tune_stage(

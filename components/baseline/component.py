@@ -8,10 +8,10 @@ from shoprank.components.images import BASE_IMAGE
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def evaluate_baseline(pairs: Input[Dataset], metrics: Output[Metrics], k1: float = 1.5, b: float = 0.75):
-    """NDCG@10, MRR and Recall@10 of BM25 (bm25s) on the validation and test splits."""
+    """NDCG@10, MRR and Recall@10 of BM25 (bm25s) on the validation and test splits, with the
+    query counts behind each mean (queries left out of a metric are counted, never scored)."""
+    from shoprank.components.outputs import log_metrics
     from shoprank.core.stages.baseline import evaluate_bm25
     from shoprank.core.ranking.bm25 import BM25Config
 
-    result = evaluate_bm25(pairs.path, BM25Config(k1=k1, b=b))
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, evaluate_bm25(pairs.path, BM25Config(k1=k1, b=b)))

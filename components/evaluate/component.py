@@ -41,17 +41,17 @@ def evaluate_reranker(
     """
     from collections import namedtuple
 
-    from shoprank.core.stages.evaluate import EvaluationConfig, flat_metrics, run_evaluate_stage
-    from shoprank.core.evaluation.gate import gate_from_params
+    from shoprank.components.outputs import html_path, log_metrics
+    from shoprank.components.params import evaluation_config, gate_config, none_if_unset
+    from shoprank.core.stages.evaluate import flat_metrics, run_evaluate_stage
 
-    config = EvaluationConfig.from_params(split=split, baselines=baselines, runtime=runtime,
-                                          cache_dir=embedding_cache_dir or None)
+    config = evaluation_config(split=split, baselines=baselines, runtime=runtime,
+                               embedding_cache_dir=embedding_cache_dir)
     result = run_evaluate_stage(
-        pairs.path, model.path, evaluation.path, report.path,
-        gate=gate_from_params(min_ndcg, min_gain_over_champion), config=config,
-        champion_dir=champion.path if champion is not None else (champion_model_uri or None),
+        pairs.path, model.path, evaluation.path, html_path(report),
+        gate=gate_config(min_ndcg, min_gain_over_champion), config=config,
+        champion_dir=champion.path if champion is not None else none_if_unset(champion_model_uri),
     )
-    for name, value in flat_metrics(result).items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, flat_metrics(result))
     evaluation.metadata.update({"blessed": result["blessed"], "reason": result["reason"]})
     return namedtuple("EvaluateOutputs", ["blessed"])(result["blessed"])

@@ -16,12 +16,12 @@ def prepare_pairs(
     split_seed: int = 0,
 ):
     """Join judgments with query and product text; split by query so no query is in two splits."""
-    from shoprank.core.stages.prepare import prepare_pairs as run_prepare
+    from shoprank.components.outputs import log_metrics
+    from shoprank.core.data.pairs import PAIRS_SCHEMA
     from shoprank.core.data.split import SplitConfig
+    from shoprank.core.stages.prepare import prepare_pairs as run_prepare
 
     config = SplitConfig(validation_fraction=validation_fraction, test_fraction=test_fraction, seed=split_seed)
     result = run_prepare(validated_data.path, pairs.path, config)
-    # kfp only admits system.* artifact types, so the pairs contract is named in metadata.
-    pairs.metadata["shoprank_schema"] = "pairs/v1"
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    pairs.metadata["shoprank_schema"] = PAIRS_SCHEMA
+    log_metrics(metrics, result)

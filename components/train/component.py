@@ -22,6 +22,10 @@ def train_reranker(
     ema_decay: float = 0.995,
     max_length: int = 64,
     query_typo_rate: float = 0.0,
+    price_limits: bool = True,
+    low_price_words: bool = True,
+    spelling_notes: bool = True,
+    default_locale: str = "en_US",
     max_pairs: int = 0,
     max_steps: int = 0,
     max_minutes: float = 0.0,
@@ -40,6 +44,10 @@ def train_reranker(
     Runs on a GPU (bf16) when the pipeline gives the task one, else on CPU.
     layer_lr_decay: < 1 gives each lower layer a smaller lr (keeps more of the pretrained encoder).
     query_typo_rate: share of training queries misspelt (one edit) afresh each epoch.
+    price_limits / low_price_words / spelling_notes: the query features the model reads ("under $40"
+    -> a verdict after each price; "cheap mug" -> each price's third in its category; "Ashhby mouse
+    (ashby)"), stored with the model. default_locale: the locale of queries without one; the price
+    features read each query's locale's words, and locales without a word table get none.
     ema_decay: the model validated and kept is this moving average of the weights (0 = last step's;
     a run of fewer than 2 / (1 - ema_decay) steps keeps the last step's too).
     max_length: tokens per (query, product text) pair; 0 = fitted to the pairs (64-128, long enough
@@ -49,17 +57,20 @@ def train_reranker(
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
     config), applied over the parameters.
     """
-    from shoprank.core.stages.train import config_from_params, run_train_stage
+    from shoprank.components.outputs import log_metrics
+    from shoprank.components.params import none_if_unset, train_config
+    from shoprank.core.stages.train import run_train_stage
 
-    config = config_from_params(
+    config = train_config(
         overrides_json=overrides_json, loss=loss, lr=lr, batch_size=batch_size, epochs=epochs,
         warmup_ratio=warmup_ratio, weight_decay=weight_decay, layer_lr_decay=layer_lr_decay,
-        grad_accum=grad_accum, ema_decay=ema_decay, max_length=max_length, query_typo_rate=query_typo_rate, max_pairs=max_pairs,
-        max_steps=max_steps, max_minutes=max_minutes, patience=patience, checkpoint_every=checkpoint_every,
-        seed=seed, precision=precision, init_model_dir=init_model_dir,
+        grad_accum=grad_accum, ema_decay=ema_decay, max_length=max_length, query_typo_rate=query_typo_rate,
+        price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
+        default_locale=default_locale, max_pairs=max_pairs, max_steps=max_steps, max_minutes=max_minutes,
+        patience=patience, checkpoint_every=checkpoint_every, seed=seed, precision=precision,
+        init_model_dir=init_model_dir,
     )
-    result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
+    result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=none_if_unset(checkpoint_dir))
     model.framework = "transformers+onnx"
     model.metadata["manifest"] = "manifest.json"
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, result)

@@ -21,6 +21,10 @@ def tune_hyperparameters(
     seed: int = 0,
     loss: str = "listwise",
     epochs: int = 3,
+    max_length: int = 64,
+    price_limits: bool = True,
+    low_price_words: bool = True,
+    spelling_notes: bool = True,
     space_json: str = "",
     scheduler: str = "asha",
     max_steps: int = 30,
@@ -45,7 +49,8 @@ def tune_hyperparameters(
     results), metrics and an HTML report.
 
     trials / minutes: budgets, whichever ends first; trials 0 turns tuning off (train keeps its
-    config). loss / epochs / seed: the train component's own values, under each trial. space_json:
+    config). loss / epochs / seed / max_length / price_limits / low_price_words / spelling_notes: the
+    train component's own values, under each trial (max_length 0 = fitted to the pairs). space_json:
     the search space as JSON ("" = the default space; core/tuning/space.py). max_pairs /
     validation_queries: 0 = all. ray_address: an existing Ray cluster ("" = RAY_ADDRESS, else a
     local Ray on the task's cores). search_dir: a persistent path or URI (s3://...) for the
@@ -54,19 +59,19 @@ def tune_hyperparameters(
     """
     import collections
 
+    from shoprank.components.outputs import html_path, log_metrics
+    from shoprank.components.params import train_config, tune_settings
     from shoprank.core.stages.tune import run_tune_stage
-    from shoprank.core.training.config import TrainConfig
-    from shoprank.core.tuning.settings import TuneSettings
 
-    settings = None if trials == 0 else TuneSettings(
-        trials=trials, minutes=minutes, seed=seed, scheduler=scheduler, max_steps=max_steps, grace_steps=grace_steps,
-        eval_every=eval_every,        max_pairs=max_pairs or None, validation_queries=validation_queries or None, cpus_per_trial=cpus_per_trial,
-        gpus_per_trial=gpus_per_trial, max_failures=max_failures, ray_address=ray_address or None)
-    result = run_tune_stage(pairs.path, best_config.path, tuned_pairs.path, report.path, search_dir or search.path,
-                            settings=settings, space_json=space_json,
-                            base=TrainConfig(loss=loss, epochs=epochs, seed=seed, init_model_dir=init_model_dir or None))
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    settings = tune_settings(trials=trials, minutes=minutes, seed=seed, max_pairs=max_pairs,
+                             validation_queries=validation_queries, ray_address=ray_address, scheduler=scheduler,
+                             max_steps=max_steps, grace_steps=grace_steps, eval_every=eval_every,
+                             cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, max_failures=max_failures)
+    base = train_config(loss=loss, epochs=epochs, seed=seed, max_length=max_length, price_limits=price_limits,
+                        low_price_words=low_price_words, spelling_notes=spelling_notes, init_model_dir=init_model_dir)
+    result = run_tune_stage(pairs.path, best_config.path, tuned_pairs.path, html_path(report),
+                            search_dir or search.path, settings=settings, space_json=space_json, base=base)
+    log_metrics(metrics, result)
     with open(best_config.path) as handle:
         best_config_json = handle.read()
     best_config.metadata["best_config"] = best_config_json

@@ -26,10 +26,13 @@ def value_data(
 
     fraction < 0 lets the policy use the estimated noisy share; embedding_cache_dir "" = no cache.
     """
-    from shoprank.core.stages.value import ValueStageConfig, run_value_stage
+    from shoprank.components.outputs import html_path, log_metrics
+    from shoprank.components.params import value_stage_config
+    from shoprank.core.data.pairs import PAIRS_SCHEMA
+    from shoprank.core.stages.value import run_value_stage
 
-    config = ValueStageConfig.from_params(method=method, k=k, policy=policy, floor=floor, fraction=fraction,
-                                          seed=seed, cache_dir=embedding_cache_dir)
-    result = run_value_stage(pairs.path, scored_pairs.path, report.path, config)
-    for name, value in result.items():
-        metrics.log_metric(name, value)
+    config = value_stage_config(method=method, k=k, policy=policy, floor=floor, fraction=fraction, seed=seed,
+                                embedding_cache_dir=embedding_cache_dir)
+    result = run_value_stage(pairs.path, scored_pairs.path, html_path(report), config)
+    scored_pairs.metadata["shoprank_schema"] = PAIRS_SCHEMA
+    log_metrics(metrics, result)

@@ -17,6 +17,10 @@ class ConfigError(ShoprankError, ValueError):
     """A configuration value is missing or out of range."""
 
 
+class EndpointError(ShoprankError, ConnectionError):
+    """A remote endpoint (e.g. the Kubeflow Pipelines API) could not be reached or refused the request."""
+
+
 class CheckpointError(ShoprankError, RuntimeError):
     """A training checkpoint exists but cannot be read."""
 

@@ -1,8 +1,10 @@
-"""Data contracts for the four input tables, and loaders for Parquet and CSV.
+"""Data contracts for the four input tables and the pairs table, and loaders for Parquet and CSV.
 
-This module is the one owner of table and column names. Loading keeps values as they
-arrive (ids as strings, numbers as numbers where they parse) so that validation can name
-every broken row; `coerce` turns a validated table into its typed form.
+This module is the one owner of table and column names. Loading accepts the dtypes real
+exports use (core/data/dtypes.py) and keeps every value it cannot read as it arrived, so that
+validation can name every broken row; `coerce` turns a validated table into its typed form.
+A nullable column may be absent from a file (it is read as all null). The pairs
+table every model stage reads is written and read by core/data/pairs.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from shoprank.core.common.errors import SchemaError
+from shoprank.core.data.dtypes import CSV_NULL_TEXT, accept_values, to_utc_timestamps
+from shoprank.core.data.split import SPLITS
 
 LABEL_MIN, LABEL_MAX = 0, 3
 LABEL_NAMES = {3: "Exact", 2: "Substitute", 1: "Complement", 0: "Irrelevant"}
@@ -25,6 +29,8 @@ class Column:
     """One column of a table contract.
 
     kind: "str", "int", "float", "bool", "json" or "timestamp".
+    hashed: the column holds hashes of private values (e.g. a user id); its values are never
+        shown in messages or reports, only the row numbers that break a rule.
     """
 
     name: str
@@ -37,6 +43,7 @@ class Column:
     min_length: int | None = None
     max_length: int | None = None
     description: str = ""
+    hashed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +74,8 @@ PRODUCTS = Table(
         Column("title", "str", min_length=1),
         Column("description", "str", nullable=True),
         Column("brand", "str", nullable=True),
-        Column("category", "str", description='path "A > B > C"'),
-        Column("price", "float", min_value=0.0),
+        Column("category", "str", nullable=True, description='path "A > B > C"'),
+        Column("price", "float", nullable=True, min_value=0.0),
         Column("attributes", "json", nullable=True, description="JSON object"),
     ),
     min_rows=10,
@@ -102,7 +109,7 @@ INTERACTIONS = Table(
         Column("event_id", "str", unique=True),
         Column("ts", "timestamp", description="UTC"),
         Column("session_id", "str"),
-        Column("user_id", "str", description="hashed, never raw"),
+        Column("user_id", "str", description="hashed, never raw", hashed=True),
         Column("query", "str", min_length=1, max_length=QUERY_MAX_CHARS),
         Column("product_id", "str"),
         Column("position", "int", min_value=1),
@@ -115,6 +122,29 @@ INTERACTIONS = Table(
 )
 
 TABLES: Mapping[str, Table] = {t.name: t for t in (PRODUCTS, QUERIES, JUDGMENTS, INTERACTIONS)}
+
+# One row per judged (query, product): the query, the product's fields as the catalogue has them,
+# the text rankers read, the label and a query-level split (core/data/pairs.py builds it).
+PAIRS = Table(
+    "pairs",
+    (
+        Column("query_id", "str"),
+        QUERIES.column("query"),
+        QUERIES.column("locale"),
+        Column("product_id", "str"),
+        *(PRODUCTS.column(name) for name in ("title", "brand", "category", "price", "attributes", "description")),
+        Column("product_text", "str", min_length=1, description="the product as rankers read it (core/text/product_text.py)"),
+        JUDGMENTS.column("label"),
+        Column("split", "str", allowed=SPLITS),
+    ),
+)
+# Columns stages add to the pairs table.
+PAIR_STAGE_COLUMNS = (
+    Column("value", "float", nullable=True, description="data value of a train row (value stage); null elsewhere"),
+    Column("weight", "float", min_value=0.0, description="sample weight (value stage); 0 leaves a row out of training"),
+    Column("label_issue", "bool", description="confident learning flags the label (value stage)"),
+    Column("score", "float", description="a ranker's score"),
+)
 REQUIRED_TABLES = ("products", "queries", "judgments")
 OPTIONAL_TABLES = ("interactions",)
 
@@ -132,9 +162,11 @@ def find_table_file(data_dir: str | Path, table: str) -> Path | None:
 
 
 def read_table(path: str | Path, table: str):
-    """Read one table file as it arrives: ids and text as strings, numbers as parsed.
+    """Read one table file as it arrives, in the forms the contract rules check (core/data/dtypes.py).
 
-    Raises SchemaError when the file is missing, unreadable or lacks a contract column.
+    CSV: comma-separated, UTF-8 (with or without a byte-order mark); only an empty cell is null.
+    Column names are matched after trimming surrounding spaces. A nullable column may be absent.
+    Raises SchemaError when the file is missing, unreadable or lacks a required column.
     """
     import pandas as pd
 
@@ -147,7 +179,10 @@ def read_table(path: str | Path, table: str):
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif path.suffix == ".csv":
-            frame = pd.read_csv(path, dtype=string_cols, keep_default_na=True)
+            _check_csv_header(path, table, contract)
+            # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name.
+            frame = pd.read_csv(path, dtype=string_cols, keep_default_na=False, na_values=list(CSV_NULL_TEXT),
+                                encoding="utf-8-sig")
         else:
             raise SchemaError(
                 f"table '{table}': expected a .parquet or .csv file, got '{path.name}'"
@@ -155,31 +190,36 @@ def read_table(path: str | Path, table: str):
     except SchemaError:
         raise
     except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
-        raise SchemaError(f"table '{table}': could not read {path.name}: {exc}") from exc
-    missing = [c for c in contract.column_names if c not in frame.columns]
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchemaError(f"table '{table}': could not read {path.name}: {reason}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c.name for c in contract.columns if c.name not in frame.columns and not c.nullable]
     if missing:
         raise SchemaError(
             f"table '{table}': expected columns {contract.column_names}, "
-            f"missing {missing} (file has {list(frame.columns)})"
+            f"missing {missing} (file has {list(frame.columns)}); only nullable columns may be left out"
         )
-    for col in string_cols:
-        frame[col] = frame[col].astype("string").astype(object).where(frame[col].notna(), None)
     for col in contract.columns:
-        if col.kind in ("int", "float") and frame[col.name].dtype == object:
-            frame[col.name] = _numbers_where_parseable(frame[col.name], col.kind)
+        if col.name not in frame.columns:
+            frame[col.name] = None
+        else:
+            frame[col.name] = accept_values(frame[col.name], col.kind)
     return frame[contract.column_names + [c for c in frame.columns if c not in contract.column_names]]
 
 
-def _numbers_where_parseable(series, kind: str):
-    """Parse numbers, leaving unparseable entries as they arrived so validation can name them."""
-    import pandas as pd
-
-    parsed = pd.to_numeric(series, errors="coerce")
-    bad = parsed.isna() & series.notna()
-    if not bad.any():
-        integral = kind == "int" and bool((parsed.dropna() % 1 == 0).all())
-        return parsed.astype("Int64") if integral else parsed
-    return parsed.astype(object).where(~bad, series)
+def _check_csv_header(path: Path, table: str, contract: Table) -> None:
+    """Refuse a CSV file separated by something else than commas, naming the separator it uses."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    if "," in header or len(contract.columns) < 2:
+        return
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if header.count(separator) >= 1:
+            raise SchemaError(
+                f"table '{table}': expected comma-separated columns in {path.name}, but its header "
+                f"line is separated by {name} ({header.strip()[:80]!r}); save the file with commas "
+                "(and '.' as the decimal point), or as Parquet"
+            )
 
 
 def read_tables(data_dir: str | Path) -> dict:
@@ -215,10 +255,10 @@ def coerce(frame, table: str):
         elif col.kind == "bool":
             out[col.name] = series.map(_to_bool).astype(bool)
         elif col.kind == "timestamp":
-            out[col.name] = pd.to_datetime(series, utc=True)
+            out[col.name] = to_utc_timestamps(series)
         elif col.kind == "json":
             # Kept as canonical JSON text so Parquet and CSV hold the same thing.
-            out[col.name] = series.map(_canonical_json)
+            out[col.name] = series.map(canonical_json)
         else:
             out[col.name] = series.astype(object).where(series.notna(), None)
     return out
@@ -230,7 +270,8 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _canonical_json(value: Any) -> str | None:
+def canonical_json(value: Any) -> str | None:
+    """Attributes as JSON text with sorted keys (None stays None), so Parquet and CSV hold the same thing."""
     parsed = parse_attributes(value)
     return None if parsed is None else json.dumps(parsed, sort_keys=True)
 

@@ -1,9 +1,16 @@
-"""Query-level train/validation/test split: one query never lands in two splits."""
+"""Query-level train/validation/test split: one query never lands in two splits.
+
+Nor does one search: queries whose texts are equal after normalisation (normalise_query) share
+the split of the smallest query id among them, so the same search under two query ids, judged
+on the same products, cannot be trained on and then tested on.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
+import unicodedata
 
 from shoprank.core.common.errors import ConfigError
 
@@ -42,6 +49,26 @@ def assign_split(query_id: str, config: SplitConfig = SplitConfig()) -> str:
     return "train"
 
 
-def split_queries(query_ids, config: SplitConfig = SplitConfig()) -> dict[str, str]:
-    """Map every query id to 'train', 'validation' or 'test'."""
-    return {qid: assign_split(str(qid), config) for qid in query_ids}
+def normalise_query(text: str) -> str:
+    """A query's text as a search engine would see it: Unicode NFKC, case-folded, runs of
+    whitespace as one space, no leading or trailing space ("Red  Mug " == "red mug")."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text)).casefold()).strip()
+
+
+def query_groups(query_ids, texts) -> dict[str, str]:
+    """Map each query id to its group's key: the smallest query id with the same normalised text."""
+    first: dict[str, str] = {}
+    for qid, text in sorted(zip(map(str, query_ids), texts)):
+        first.setdefault(normalise_query(text), qid)
+    return {qid: first[normalise_query(text)] for qid, text in zip(map(str, query_ids), texts)}
+
+
+def split_queries(query_ids, config: SplitConfig = SplitConfig(), texts=None) -> dict[str, str]:
+    """Map every query id to 'train', 'validation' or 'test'.
+
+    texts (one per query id): when given, queries with the same normalised text share a split,
+    the one of the smallest query id among them (a query with a unique text keeps its own).
+    """
+    query_ids = list(query_ids)
+    keys = query_groups(query_ids, texts) if texts is not None else {str(q): str(q) for q in query_ids}
+    return {qid: assign_split(keys[str(qid)], config) for qid in query_ids}

@@ -17,7 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.evaluation.metrics import DEFAULT_K, per_query_metrics
+from shoprank.core.evaluation.metrics import DEFAULT_K, per_query_metrics, relevant_label, summarise
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +56,12 @@ class GateConfig:
         return self.min_ndcg is not None or self.min_gain_over_champion is not None
 
 
-def gate_from_params(min_ndcg: float, min_gain_over_champion: float) -> GateConfig:
-    """A gate from pipeline parameters, where sentinels mean "not configured" (kfp has no None).
-
-    min_ndcg < 0: no floor (NDCG is never negative). min_gain_over_champion <= -1: no champion
-    threshold (a gain is never below -1), so small negative values can tolerate a regression.
-    """
-    return GateConfig(
-        min_ndcg=min_ndcg if min_ndcg >= 0 else None,
-        min_gain_over_champion=min_gain_over_champion if min_gain_over_champion > -1.0 else None,
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Comparison:
     """Metrics per ranker, one row per query and ranker, and candidate-vs-other summaries."""
 
-    metrics: dict[str, dict[str, float]]
-    per_query: "object"  # DataFrame [query_id, ranker, ndcg@k, mrr, recall@k]
+    metrics: dict[str, dict[str, float | None]]  # per ranker: means (None: no query) and query counts
+    per_query: "object"  # DataFrame [query_id, ranker, ndcg@k, mrr, recall@k, candidates, left_out]
     versus: dict[str, dict[str, float]]
 
 
@@ -94,23 +82,25 @@ def score_rankers(frame, scorers: Mapping[str, Scorer]):
     return out
 
 
-def compare_rankers(scored, rankers: Sequence[str], candidate: str = CANDIDATE, k: int = DEFAULT_K) -> Comparison:
-    """Rank metrics of each ranker's `score_<name>` column, and per-query wins of `candidate`."""
+def compare_rankers(scored, rankers: Sequence[str], candidate: str = CANDIDATE, k: int = DEFAULT_K,
+                    relevant: int | None = None) -> Comparison:
+    """Rank metrics of each ranker's `score_<name>` column, and per-query wins of `candidate`.
+
+    relevant: the MRR/Recall threshold (None: relevant_label of the scored labels). Queries left
+    out of a metric (metrics.py) are counted per ranker and take no part in wins and losses.
+    """
     import pandas as pd
 
     if candidate not in rankers:
         raise ConfigError(f"expected the candidate '{candidate}' among the rankers, got {list(rankers)}")
+    relevant = relevant_label(scored["label"]) if relevant is None else relevant
     tables = []
     for name in rankers:
-        table = per_query_metrics(scored, score_column=f"score_{name}", k=k)
+        table = per_query_metrics(scored, score_column=f"score_{name}", k=k, relevant=relevant)
         table.insert(1, "ranker", name)
         tables.append(table)
     per_query = pd.concat(tables, ignore_index=True)
-    metric_names = [c for c in per_query.columns if c not in ("query_id", "ranker")]
-    metrics = {}
-    for name, table in zip(rankers, tables):
-        metrics[name] = {m: _nanmean(table[m]) for m in metric_names}
-        metrics[name]["queries"] = int(table[f"ndcg@{k}"].notna().sum())
+    metrics = {name: summarise(table, k) for name, table in zip(rankers, tables)}
     mine = tables[list(rankers).index(candidate)].set_index("query_id")[f"ndcg@{k}"]
     versus = {
         name: _wins_losses(mine, table.set_index("query_id")[f"ndcg@{k}"])
@@ -118,11 +108,6 @@ def compare_rankers(scored, rankers: Sequence[str], candidate: str = CANDIDATE, 
         if name != candidate
     }
     return Comparison(metrics=metrics, per_query=per_query, versus=versus)
-
-
-def _nanmean(values) -> float:
-    values = np.asarray(values, dtype=float)
-    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else math.nan
 
 
 def sign_test_p(wins: int, losses: int) -> float:
@@ -161,13 +146,13 @@ def decide(metrics: Mapping[str, Mapping[str, float]], gate: GateConfig, candida
         }
     if gate.metric not in metrics[candidate]:
         raise ConfigError(f"gate metric: expected one of {sorted(metrics[candidate])}, got '{gate.metric}'")
-    value = metrics[candidate][gate.metric]
+    value = _number(metrics[candidate][gate.metric])
     checks = []
     if gate.min_ndcg is not None:
         checks.append(_check("min_ndcg", f"{gate.metric} {value:.4f} >= floor {gate.min_ndcg:.4f}",
                              value, gate.min_ndcg))
     if gate.min_gain_over_champion is not None and champion in metrics:
-        gain = value - metrics[champion][gate.metric]
+        gain = value - _number(metrics[champion][gate.metric])
         checks.append(_check("min_gain_over_champion",
                              f"gain over champion {gain:+.4f} >= {gate.min_gain_over_champion:+.4f}",
                              gain, gate.min_gain_over_champion))
@@ -181,8 +166,13 @@ def decide(metrics: Mapping[str, Mapping[str, float]], gate: GateConfig, candida
     failed = [c for c in checks if not c["passed"]]
     summary = "; ".join(f"{c['rule']} ({'pass' if c['passed'] else 'FAIL'})" for c in checks)
     if gate.min_gain_over_champion is None and champion in metrics:
-        summary += f"; gain over champion {value - metrics[champion][gate.metric]:+.4f} (not gated)"
+        summary += f"; gain over champion {value - _number(metrics[champion][gate.metric]):+.4f} (not gated)"
     return {"blessed": not failed, "reason": f"{'not blessed' if failed else 'blessed'}: {summary}", "checks": checks}
+
+
+def _number(value: float | None) -> float:
+    """A metric's mean as a float; NaN when no query defines it (a check on it never passes)."""
+    return math.nan if value is None else float(value)
 
 
 def _check(name: str, rule: str, value: float, threshold: float) -> dict:
@@ -192,14 +182,16 @@ def _check(name: str, rule: str, value: float, threshold: float) -> dict:
 
 
 def evaluate(scored, rankers: Sequence[str], gate: GateConfig, k: int = DEFAULT_K,
-             candidate: str = CANDIDATE) -> tuple[dict, Comparison]:
+             candidate: str = CANDIDATE, relevant: int | None = None) -> tuple[dict, Comparison]:
     """Compare and decide on scored pairs; returns (JSON-serialisable result, comparison)."""
-    comparison = compare_rankers(scored, rankers, candidate=candidate, k=k)
+    relevant = relevant_label(scored["label"]) if relevant is None else relevant
+    comparison = compare_rankers(scored, rankers, candidate=candidate, k=k, relevant=relevant)
     decision = decide(comparison.metrics, gate, candidate=candidate)
     result = {
         "candidate": candidate,
         "metric": gate.metric,
         "k": k,
+        "relevant_label": relevant,
         "rankers": comparison.metrics,
         "versus": comparison.versus,
         "gate": dataclasses.asdict(gate),

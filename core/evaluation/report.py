@@ -86,9 +86,14 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
                            [[c["name"], c["rule"], "pass" if c["passed"] else "FAIL"] for c in result["checks"]]))
     parts += [
         "<h2>Ranking quality per ranker</h2>", _metric_bars(result["rankers"], metrics),
-        table(["ranker", *[m.upper() for m in metrics], "queries"],
-              [[name, *[_num(values.get(m)) for m in metrics], values.get("queries")]
+        table(["ranker", *[m.upper() for m in metrics], "queries (NDCG)", "queries (MRR, Recall)", "left out"],
+              [[name, *[_num(values.get(m)) for m in metrics], values.get("queries"),
+                values.get("queries_with_relevant"), _left_out(values)]
                for name, values in result["rankers"].items()]),
+        "<p class='muted'>Left out of a mean: queries with a single candidate or with every candidate "
+        "labelled the same (no order is better than another), and for MRR and Recall queries with no "
+        f"relevant candidate (label &gt;= {escape(result.get('relevant_label', 2))}). Tied scores count as "
+        "the mean over every order of the tied candidates.</p>",
     ]
     if others:
         parts += [
@@ -106,6 +111,13 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
                  f"min_ndcg {escape(_num(gate.get('min_ndcg')))}, "
                  f"min_gain_over_champion {escape(_num(gate.get('min_gain_over_champion')))}</p>")
     return page(title, "\n".join(parts))
+
+
+def _left_out(values: Mapping) -> str:
+    from shoprank.core.evaluation.metrics import LEFT_OUT_REASONS
+
+    parts = [f"{values[f'left_out_{r}']} {r.replace('_', ' ')}" for r in LEFT_OUT_REASONS if values.get(f"left_out_{r}")]
+    return ", ".join(parts) or "none"
 
 
 def _fmt3(value) -> str:

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Callable
 
 from shoprank.core.common.errors import ConfigError, SchemaError
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.evaluation.gate import CANDIDATE, CHAMPION, GateConfig, evaluate, score_rankers
-from shoprank.core.evaluation.metrics import DEFAULT_K
+from shoprank.core.evaluation.metrics import DEFAULT_K, relevant_label
 
 log = logging.getLogger(__name__)
 
 BASELINES = ("bm25", "zeroshot", "msmarco")
 RUNTIMES = ("torch", "onnx", "onnx-int8")
-_NEEDED_COLUMNS = ("query_id", "query", "product_id", "product_text", "label", "split")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,23 +54,10 @@ class EvaluationConfig:
         if self.k < 1 or self.batch_size < 1:
             raise ConfigError(f"expected k >= 1 and batch_size >= 1, got k={self.k}, batch_size={self.batch_size}")
 
-    @classmethod
-    def from_params(cls, split: str = "test", baselines: str = ",".join(BASELINES), runtime: str = "torch",
-                    **kwargs) -> "EvaluationConfig":
-        """From pipeline parameters: `baselines` as comma-separated names ("" = none)."""
-        names = tuple(name.strip() for name in baselines.split(",") if name.strip())
-        return cls(split=split, baselines=names, runtime=runtime, **kwargs)
-
 
 def load_pairs_split(pairs_path: str | Path, split: str):
-    """(all pairs, the rows of `split`) from a pairs Parquet file, checked for the columns ranking needs."""
-    import pandas as pd
-
-    pairs = pd.read_parquet(pairs_path)
-    missing = [c for c in _NEEDED_COLUMNS if c not in pairs.columns]
-    if missing:
-        raise SchemaError(f"pairs: expected columns {list(_NEEDED_COLUMNS)}, missing {missing} "
-                          f"(file has {list(pairs.columns)})")
+    """(all pairs, the rows of `split`) from a pairs file (core/data/pairs.py read_pairs)."""
+    pairs = read_pairs(pairs_path)
     held_out = pairs[pairs["split"] == split].reset_index(drop=True)
     if held_out.empty:
         raise SchemaError(f"pairs: expected rows with split '{split}', found splits "
@@ -93,7 +80,8 @@ def _model_scorer(model_dir: str | Path, config: EvaluationConfig) -> tuple[Call
         runtime = config.runtime
 
     def scorer(frame):
-        return reranker.score(frame["query"].tolist(), frame["product_text"].tolist(), config.batch_size)
+        # The structured path serving takes too (score_candidates): the pairs' fields in the model's format.
+        return reranker.score(frame, config.batch_size)
 
     return scorer, runtime
 
@@ -141,7 +129,8 @@ def run_evaluate_stage(
     for name in config.baselines:
         scorers[name] = _baseline_scorer(name, config, pairs)
     scored = score_rankers(held_out, scorers)
-    result, comparison = evaluate(scored, list(scorers), gate, k=config.k)
+    # The relevance threshold of the whole data set: a split without label 2 or 3 stays graded.
+    result, comparison = evaluate(scored, list(scorers), gate, k=config.k, relevant=relevant_label(pairs["label"]))
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime
@@ -156,7 +145,8 @@ def run_evaluate_stage(
 
 
 def flat_metrics(result: dict) -> dict[str, float]:
-    """`<ranker>_<split>_<metric>` for every defined value, plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
+    """`<ranker>_<split>_<metric>` for every defined value (a metric no query defines is left out,
+    its query counts say why), plus `blessed` as 1.0 / 0.0 (for Output[Metrics]).
 
     The split in the name matches the baseline stage's metrics, so one reader handles both.
     """

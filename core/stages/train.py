@@ -9,10 +9,11 @@ import logging
 import os
 from pathlib import Path
 
-from shoprank.core.common.errors import ConfigError
-from shoprank.core.training.export import export_model_dir
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.ranking.artifact import HF_SUBDIR
+from shoprank.core.text.query_features import locales_without_words
 from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.export import export_model_dir
 from shoprank.core.training.loop import train
 
 log = logging.getLogger(__name__)
@@ -27,36 +28,30 @@ def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: Train
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    result = train(pairs_path, model_dir / HF_SUBDIR, config, checkpoint_dir=checkpoint_dir)
+    pairs = read_pairs(pairs_path)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    if is_main:
+        log_locales_without_words(pairs, config)
+    result = train(pairs, model_dir / HF_SUBDIR, config, checkpoint_dir=checkpoint_dir)
     metrics = stage_metrics(result)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main:
         export_model_dir(model_dir, training_config=config.to_dict(), data_fingerprint=result["data_fingerprint"],
                          metrics=metrics, quantize=quantize)
     log.info("train stage: model at %s, metrics %s", model_dir, metrics)
     return metrics
 
 
-def config_from_params(overrides_json: str = "", **params) -> TrainConfig:
-    """TrainConfig from pipeline parameters, where kfp has no None: 0 / 0.0 mean "no budget" for
-    max_pairs, max_steps and max_minutes, 0 means "fitted to the pairs" for max_length, and ""
-    means "default" for init_model_dir.
-    overrides_json (a JSON object of TrainConfig fields, e.g. a tuned config) wins over params."""
-    import json
-
-    for name in ("max_pairs", "max_steps", "max_minutes", "max_length"):
-        if name in params and not params[name]:
-            params[name] = None
-    if "init_model_dir" in params and not params["init_model_dir"]:
-        params["init_model_dir"] = None
-    if overrides_json:
-        try:
-            overrides = json.loads(overrides_json)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"overrides_json must be a JSON object of TrainConfig fields, got {overrides_json[:80]!r}: {err}")
-        if not isinstance(overrides, dict):
-            raise ConfigError(f"overrides_json must be a JSON object, got {type(overrides).__name__}")
-        params.update(overrides)
-    return TrainConfig.from_dict(params)
+def log_locales_without_words(pairs, config: TrainConfig) -> None:
+    """One warning naming the query locales that get no price features (no word table), if any."""
+    if not (config.price_limits or config.low_price_words):
+        return
+    queries = pairs.drop_duplicates("query_id")
+    missing = locales_without_words(queries["locale"], config.default_locale)
+    if missing:
+        log.warning("train: %d of %d queries are in locales with no query-feature word table (%s); they get no "
+                    "price verdicts or low-price notes (core/text/locale_words.py lists the tables)",
+                    sum(missing.values()), len(queries),
+                    ", ".join(f"{locale}: {n}" for locale, n in sorted(missing.items())))
 
 
 def stage_metrics(result: dict) -> dict:

@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from shoprank.core.training.batches import load_pairs
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import DEFAULT_SPACE, SearchSpace
@@ -40,7 +40,7 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     """
     from shoprank.core.tuning.report import render_search_report, render_skipped_report
 
-    pairs = load_pairs(pairs_path)
+    pairs = read_pairs(pairs_path)
     for path in (best_config_path, tuned_pairs_path, report_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     if settings is None:
@@ -53,7 +53,7 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     space = SearchSpace.from_json(space_json, base) if space_json else SearchSpace.from_dict(DEFAULT_SPACE, base)
 
     from shoprank.core.tuning.search import run_search
-    from shoprank.core.valuation.policy import reapply_policy
+    from shoprank.core.valuation.reapply import reapply_policy
 
     result = run_search(pairs, search_dir, space, settings, base)
     record = result.to_dict()

@@ -1,6 +1,6 @@
 """The `value` stage: score every training pair's data value, turn values into weights.
 
-Reads a pairs table (core/data/pairs.py columns), embeds the query and product texts with the
+Reads a pairs table (core/data/pairs.py), embeds the query and product texts with the
 pretrained encoder (cached on disk by content hash), builds one feature vector per pair,
 values the train rows against the validation rows (core/valuation/methods.py), and writes the
 pairs back with two more columns:
@@ -30,17 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from shoprank.core.common.errors import DataValidationError, SchemaError
-from shoprank.core.data.pairs import PAIR_COLUMNS
+from shoprank.core.common.errors import DataValidationError
+from shoprank.core.data.pairs import read_pairs, write_pairs
 from shoprank.core.common.seeding import seed_everything
-from shoprank.core.valuation.methods import (
-    ConfidentLearningConfig,
-    DataOobConfig,
-    KnnShapleyConfig,
-    PolicyConfig,
-    ValuationConfig,
-    value_examples,
-)
+from shoprank.core.valuation.config import (ConfidentLearningConfig, DataOobConfig, KnnShapleyConfig, PolicyConfig,
+                                            ValuationConfig)
+from shoprank.core.valuation.methods import value_examples
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +64,9 @@ class ValueStageConfig:
     seed: int = 0
 
     @classmethod
-    def from_params(cls, method: str = "knn_shapley", k: int = 10, policy: str = "weight",
-                    floor: float = 0.1, fraction: float | None = None, seed: int = 0,
-                    cache_dir: str | None = None) -> "ValueStageConfig":
-        """Build from the flat parameters a pipeline passes; fraction None (or < 0) = estimated."""
-        fraction = None if fraction is None or fraction < 0 else fraction
+    def build(cls, method: str = "knn_shapley", k: int = 10, policy: str = "weight", floor: float = 0.1,
+              fraction: float | None = None, seed: int = 0, cache_dir: str | None = None) -> "ValueStageConfig":
+        """The nested config from its common knobs; fraction None = the estimated noisy share."""
         valuation = ValuationConfig(
             method=method,
             knn=KnnShapleyConfig(k=k),
@@ -81,7 +74,7 @@ class ValueStageConfig:
             confident=ConfidentLearningConfig(seed=seed),
             policy=PolicyConfig(policy=policy, floor=floor, fraction=fraction),
         )
-        return cls(valuation=valuation, features=PairFeatureConfig(cache_dir=cache_dir or None), seed=seed)
+        return cls(valuation=valuation, features=PairFeatureConfig(cache_dir=cache_dir), seed=seed)
 
 
 def pair_features(query_emb: np.ndarray, product_emb: np.ndarray, cosine_weight: float = 8.0) -> np.ndarray:
@@ -103,23 +96,6 @@ def embed_pairs(pairs, config: PairFeatureConfig = PairFeatureConfig()) -> tuple
         emb = encode_texts(list(uniques), batch_size=config.batch_size, cache_dir=config.cache_dir)
         out.append(emb[codes])
     return out[0], out[1]
-
-
-def read_pairs(path: str | Path):
-    """A pairs Parquet file, checked for the contract columns and at least one train row."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.exists():
-        raise SchemaError(f"value stage: expected a pairs Parquet file at {path}, found nothing")
-    pairs = pd.read_parquet(path)
-    missing = [c for c in PAIR_COLUMNS if c not in pairs.columns]
-    if missing:
-        raise SchemaError(
-            f"value stage: expected pairs columns {PAIR_COLUMNS}, missing {missing} "
-            f"(got {list(pairs.columns)})"
-        )
-    return pairs
 
 
 def run_value_stage(pairs_path: str | Path, scored_path: str | Path, report_path: str | Path | None = None,
@@ -161,8 +137,7 @@ def run_value_stage(pairs_path: str | Path, scored_path: str | Path, report_path
     scored["label_issue"] = False
     scored.loc[train, "label_issue"] = result.is_issue
     kept = scored[scored["weight"] > 0].reset_index(drop=True)
-    Path(scored_path).parent.mkdir(parents=True, exist_ok=True)
-    kept.to_parquet(scored_path, index=False)
+    write_pairs(kept, scored_path)
     metrics = dict(result.metrics)
     metrics.update(
         valuation_seconds=metrics.pop("seconds"),

@@ -1,1 +1,1 @@
-"""What a ranker reads: product text, the pair format, and the query features added to it."""
+"""What a ranker reads: product text, the pair format, and the query features (per-locale words) added to it."""

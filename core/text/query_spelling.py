@@ -15,7 +15,11 @@ nothing more than training had; all of a query's candidates must be in the same 
 A misspelt low-price word ("chep mug") is noted with the word meant ("chep mug (cheap)"), which
 no candidate contains, so that the model reads the query as the price verdicts do
 (core/text/price_fit.py): a word reads as a low-price word when it keeps its first letter and is
-within the edit distance above.
+within the edit distance above. The low-price words are those of the query's locale
+(core/text/locale_words.py); the notes from candidates' words apply in every locale.
+
+The candidates' words come from their structured fields (title, brand, category), never from a
+formatted product text.
 
 Versions, stored with a model so it is always scored as it was trained:
     0  none (queries as typed)
@@ -27,12 +31,11 @@ from __future__ import annotations
 
 import collections
 import re
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
-from shoprank.core.text.edit_distance import edit_distance
 from shoprank.core.common.errors import require_known_version
-from shoprank.core.text.intent_words import LOW_PRICE_WORDS
-from shoprank.core.text.product_text import read_product_text
+from shoprank.core.text.edit_distance import edit_distance
+from shoprank.core.text.product_text import is_present
 
 SPELLING_NOTES_VERSION = 2  # what training writes now
 LOW_PRICE_NOTES = 2
@@ -40,17 +43,18 @@ MIN_WORD_LENGTH = 4  # shorter query words are left alone: one edit away from to
 MIN_CANDIDATE_WORD_LENGTH = 3
 LONG_WORD_LENGTH = 8  # from this length a word may be two edits from what was meant
 WORD = re.compile(r"[^\W\d_]+")  # runs of letters, accented ones too ("Müller", "crème")
+WORD_FIELDS = ("title", "brand", "category")
 
 
 def allowed_edits(word: str) -> int:
     return 2 if len(word) >= LONG_WORD_LENGTH else 1
 
 
-def candidate_words(text: str) -> set[str]:
-    """Lower-cased words of a product text's title, brand and category (not its description,
-    whose many words would offer wrong corrections)."""
-    fields = read_product_text(text)
-    return {w.lower() for part in (fields.title, fields.brand, fields.category) if part for w in WORD.findall(part)}
+def candidate_words(product: Mapping[str, Any]) -> set[str]:
+    """Lower-cased words of a product's title, brand and category (not its description, whose
+    many words would offer wrong corrections)."""
+    return {w.lower() for field in WORD_FIELDS if is_present(product.get(field))
+            for w in WORD.findall(str(product[field]))}
 
 
 def read_as(word: str, meant_words: Sequence[str]) -> str | None:
@@ -68,13 +72,13 @@ def read_as(word: str, meant_words: Sequence[str]) -> str | None:
     return min(near)[2] if near else None
 
 
-def spelling_fixes(query: str, candidate_texts: Sequence[str], intent_words: Sequence[str] = ()) -> list[str]:
+def spelling_fixes(query: str, candidates: Sequence[Mapping[str, Any]], intent_words: Sequence[str] = ()) -> list[str]:
     """The words that the query's unmatched words mean, in query order: an intent word one reads
     as (read_as), else the nearest of the candidates' words.
 
     Ties go to fewer edits, then a word with the same first letter, then the word in more candidates.
     """
-    counts = collections.Counter(w for text in candidate_texts for w in candidate_words(text))
+    counts = collections.Counter(w for candidate in candidates for w in candidate_words(candidate))
     fixes: list[str] = []
     for word in WORD.findall(query):
         lowered = word.lower()
@@ -91,19 +95,15 @@ def spelling_fixes(query: str, candidate_texts: Sequence[str], intent_words: Seq
     return fixes
 
 
-def with_spelling_notes(queries: Sequence[str], texts: Sequence[str],
-                        version: int = SPELLING_NOTES_VERSION) -> list[str]:
-    """Each row's query with the spelling notes of `version`, from the candidates it shares the call with."""
+def with_spelling_note(query: str, candidates: Sequence[Mapping[str, Any]], version: int = SPELLING_NOTES_VERSION,
+                       low_price_words: Sequence[str] = ()) -> str:
+    """The query with the spelling notes of `version`, drawn from all of its candidate products.
+
+    low_price_words: the query locale's low-price words, noted from version 2 on (empty: none).
+    """
     require_known_version("spelling notes", version, SPELLING_NOTES_VERSION)
-    queries = [str(q) for q in queries]
+    query = str(query)
     if version == 0:
-        return queries
-    candidates: dict[str, list[str]] = {}
-    for query, text in zip(queries, texts):
-        candidates.setdefault(query, []).append(str(text))
-    intent_words = LOW_PRICE_WORDS if version >= LOW_PRICE_NOTES else ()
-    noted = {}
-    for query, texts_of_query in candidates.items():
-        fixes = spelling_fixes(query, texts_of_query, intent_words)
-        noted[query] = f"{query} ({' '.join(fixes)})" if fixes else query
-    return [noted[q] for q in queries]
+        return query
+    fixes = spelling_fixes(query, candidates, low_price_words if version >= LOW_PRICE_NOTES else ())
+    return f"{query} ({' '.join(fixes)})" if fixes else query

@@ -11,17 +11,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from pathlib import Path
 
 import numpy as np
 
-from shoprank.core.common.errors import SchemaError
-from shoprank.core.text.pair_format import PairFormat, pair_inputs, tokenize_pairs
-from shoprank.core.text.product_text import description_start
+from shoprank.core.text.pair_format import PairFormat, tokenize_pairs
+from shoprank.core.text.query_features import format_pairs
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("query_id", "query", "product_text", "label", "split")
 # Batches are drawn from pools of this many batches sorted by length: little padding, still shuffled.
 POOL_BATCHES = 50
 # A fitted max_length keeps whole the query and product fields of this share of training pairs,
@@ -31,28 +28,10 @@ FITTED_MAX_LENGTH_BOUNDS = (64, 128)
 FIT_SAMPLE_PAIRS = 4000  # whole queries, seeded, so the fit is quick on any catalogue
 
 
-def load_pairs(pairs):
-    """A pairs DataFrame from a DataFrame or a Parquet/CSV path, with the columns training needs."""
-    import pandas as pd
-
-    if isinstance(pairs, (str, Path)):
-        path = Path(pairs)
-        if not path.exists():
-            raise SchemaError(f"expected a pairs file at {path}, found none")
-        pairs = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-    missing = [c for c in REQUIRED_COLUMNS if c not in pairs.columns]
-    if missing:
-        raise SchemaError(f"pairs table is missing columns {missing}; expected {list(REQUIRED_COLUMNS)}, "
-                          f"got {list(pairs.columns)}")
-    if "weight" in pairs.columns and (pairs["weight"].isna().any() or (pairs["weight"] < 0).any()):
-        bad = pairs.loc[pairs["weight"].isna() | (pairs["weight"] < 0), "weight"].head(3).tolist()
-        raise SchemaError(f"pairs.weight must be a finite number >= 0, got e.g. {bad}")
-    return pairs
-
-
 def data_fingerprint(frame) -> str:
-    """sha256 over the rows that shape training: query, text, label, weight, split (order-independent)."""
-    cols = [c for c in ("query_id", "query", "product_id", "product_text", "label", "weight", "split") if c in frame]
+    """sha256 over the rows that shape training: query, locale, text, label, weight, split (order-independent)."""
+    cols = [c for c in ("query_id", "query", "locale", "product_id", "product_text", "label", "weight", "split")
+            if c in frame]
     rows = sorted("\x1f".join(str(v) for v in row) for row in frame[cols].itertuples(index=False))
     h = hashlib.sha256("|".join(cols).encode())
     for row in rows:
@@ -122,8 +101,7 @@ def field_lengths(frame, tokenizer, pair_format: PairFormat = PairFormat(), seed
     the price, category or attributes of the pair.
     """
     sample = by_query(select_by_budget(frame, FIT_SAMPLE_PAIRS, seed))
-    queries, texts = pair_inputs(sample["query"].tolist(), sample["product_text"].tolist(), pair_format)
-    fields = [text[:description_start(text)] for text in texts]
+    queries, fields = format_pairs(sample, pair_format, descriptions=False)
     encoded = tokenizer(queries, fields, truncation="longest_first", max_length=FITTED_MAX_LENGTH_BOUNDS[1] + 8)
     return np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
 
@@ -146,8 +124,7 @@ def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat
     """Tokenise a pairs frame (sorted by query_id, product_id) into Examples; all of a query's
     candidates are in the frame, as pair_format needs."""
     frame = by_query(frame)
-    encoded = tokenize_pairs(tokenizer, frame["query"].tolist(), frame["product_text"].tolist(), max_length,
-                             pair_format=pair_format)
+    encoded = tokenize_pairs(tokenizer, *format_pairs(frame, pair_format), max_length)
     query_ids = frame["query_id"].astype(str).to_numpy()
     _, groups = np.unique(query_ids, return_inverse=True)
     weights = frame["weight"].to_numpy(np.float64) if "weight" in frame else np.ones(len(frame))

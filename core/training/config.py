@@ -7,9 +7,8 @@ import hashlib
 import json
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.common.precision import check_precision
+from shoprank.core.text.locale_words import DEFAULT_LOCALE
 from shoprank.core.text.pair_format import PairFormat
-from shoprank.core.text.price_fit import PRICE_VERDICT_VERSION
-from shoprank.core.text.query_spelling import SPELLING_NOTES_VERSION
 from shoprank.core.training.losses import LOSSES
 
 _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes")
@@ -46,8 +45,11 @@ class TrainConfig:
     max_length: int | None = 64      # tokens per (query, text) pair, stored with the model for inference;
                                      # None = fitted to the pairs (train_data.fitted_max_length: 64..128)
     query_typo_rate: float = 0.0     # share of training queries misspelt afresh each epoch (robustness to typos)
-    price_verdicts: bool = True      # "(over budget)", "(lowest-priced third of its category here)" etc. after the price
+    # Query features (core/text/query_features.py), stored with the model so it is scored as trained:
+    price_limits: bool = True        # "under $40": "(over budget)" / "(within budget)" after the price
+    low_price_words: bool = True     # "cheap mug": "(lowest-priced third of its category here)" etc.; "chep" read as "cheap"
     spelling_notes: bool = True      # "Ashhby mouse (ashby)": the candidates' nearest word after a misspelt query word
+    default_locale: str = DEFAULT_LOCALE  # the locale of queries without one (core/text/locale_words.py)
     max_pairs: int | None = None     # budget: training pairs used (whole queries, seeded choice)
     max_steps: int | None = None     # budget: optimizer steps
     max_minutes: float | None = None  # budget: wall-clock minutes of training (stops after the current step;
@@ -98,9 +100,8 @@ class TrainConfig:
 
     @property
     def pair_format(self) -> PairFormat:
-        """The latest version of each pair addition that is on (stored with the model)."""
-        return PairFormat(price_verdicts=PRICE_VERDICT_VERSION if self.price_verdicts else 0,
-                          spelling_notes=SPELLING_NOTES_VERSION if self.spelling_notes else 0)
+        """The latest version of each pair addition, with the query features that are on (stored with the model)."""
+        return PairFormat.latest(self.price_limits, self.low_price_words, self.spelling_notes, self.default_locale)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":

@@ -33,15 +33,18 @@ from shoprank.core.training.distributed import DistContext, broadcast, gather, i
 from shoprank.core.training.model_io import freeze_lowest_layers, load_model, save_hf_model, weights_sha256
 from shoprank.core.training.schedule import LinearWarmupDecay, param_groups
 from shoprank.core.common.seeding import seed_everything
+from shoprank.core.data.pairs import read_pairs
 from shoprank.core.training.step_timer import StepTimer
 from shoprank.core.training.batches import (collate, data_fingerprint, epoch_batches, field_lengths, fields_whole_share,
-                         fitted_max_length, load_pairs, select_by_budget, tokenize_examples)
+                         fitted_max_length, select_by_budget, tokenize_examples)
 from shoprank.core.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
 # Warn when max_length cuts the product fields of more than this share of training pairs.
 FIELDS_CUT_WARNING_SHARE = 0.25
+# A step line after the first step (with an ETA), then at least this often (and every log_every steps).
+STEP_LINE_INTERVAL_S = 15.0
 @dataclasses.dataclass
 class _Progress:
     """What a checkpoint needs beyond module states: where we are and early-stopping state."""
@@ -79,7 +82,7 @@ def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
         torch.set_num_threads(config.num_threads)
     dist = init_distributed(config)
     try:
-        return _train(load_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist, on_validation)
+        return _train(read_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist, on_validation)
     finally:
         torch.set_num_threads(threads_before)
         if dist.world_size > 1:
@@ -112,6 +115,9 @@ class _Run:
 
         self.config, self.checkpoint_dir, self.dist = config, checkpoint_dir, dist
         self.on_validation, self.saved_at = None, None  # saved_at: the loop state of the last checkpoint
+        if dist.is_main:
+            log.info("train: setting up: %d pairs (tokenising, loading the encoder); a step line with an ETA "
+                     "follows the first step", len(frame))
         self.fingerprint = data_fingerprint(frame)
         init_dir = config.init_model_dir or pretrained_model_dir()
         self.use_bf16 = resolve_bf16(config.precision, dist.device)
@@ -155,6 +161,7 @@ class _Run:
         self.progress, self.best_state, self.resumed_from = _Progress(), None, None
         self.timer = StepTimer(dist.device)  # this process's steps only (not checkpointed)
         self.unread_losses: list[list] = []  # per step, its micro-batch losses still on the device
+        self.last_step_line: float | None = None  # monotonic time of the last step line (None: none yet)
         if dist.is_main:
             log.info("train: config %s", json.dumps(config.to_dict(), sort_keys=True))
             minutes = f" or {config.max_minutes:g} minutes, whichever ends first," if config.max_minutes else ""
@@ -310,12 +317,24 @@ class _Run:
             progress.train_seconds = broadcast(progress.train_seconds, self.dist)
             self.lr_schedule.budget_spent = progress.train_seconds / (60 * self.config.max_minutes)
         self.scheduler.step()
-        if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps):
+        now = time.monotonic()
+        if self.dist.is_main and (progress.step % self.config.log_every == 0 or progress.step == self.total_steps
+                                  or self.last_step_line is None or now - self.last_step_line >= STEP_LINE_INTERVAL_S):
+            self.last_step_line = now
             self.read_losses()
             minutes = f", {progress.train_seconds / 60:.1f}/{self.config.max_minutes:g} min" if self.config.max_minutes else ""
-            log.info("train: step %d/%d%s epoch %d loss %.4f lr %.2e %.1f pairs/s", progress.step, self.total_steps,
-                     minutes, progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
-                     progress.pairs_seen / max(progress.train_seconds, 1e-9))
+            log.info("train: step %d/%d%s epoch %d loss %.4f lr %.2e %.1f pairs/s, ETA %s", progress.step,
+                     self.total_steps, minutes, progress.epoch + 1, progress.last_loss, self.scheduler.get_last_lr()[0],
+                     progress.pairs_seen / max(progress.train_seconds, 1e-9), self._eta())
+
+    def _eta(self) -> str:
+        """Time left for the planned steps at the mean step time so far (within a minutes budget;
+        validation passes come on top)."""
+        progress = self.progress
+        left = (self.total_steps - progress.step) * progress.train_seconds / max(progress.step, 1)
+        if self.config.max_minutes:
+            left = min(left, max(0.0, 60 * self.config.max_minutes - self.progress.train_seconds))
+        return f"{int(left // 60)}m{int(left % 60):02d}s"
 
     def kept_weights(self):
         """Context in which the model holds the weights a run keeps: the average when there is one."""
@@ -468,7 +487,7 @@ def _training_rows(frame, config: TrainConfig):
     return train_frame
 
 
-def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, context) -> float:
+def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, context) -> float | None:
     import pandas as pd
     import torch
 
@@ -486,5 +505,6 @@ def _validation_ndcg(model, examples, device, batch_size, pad_id, input_names, c
             progress.advance(len(rows))
     frame = pd.DataFrame({"query_id": examples.query_ids, "product_id": examples.product_ids,
                           "label": examples.labels, "score": scores})
-    return float(rank_metrics(frame, "score")["ndcg@10"])
+    ndcg = rank_metrics(frame, "score")["ndcg@10"]
+    return None if ndcg is None else float(ndcg)  # None: no validation query can be ranked
 

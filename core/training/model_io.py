@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.common.seeding import seed_everything
@@ -77,4 +78,11 @@ def save_hf_model(model, tokenizer, out_dir: str | Path, max_length: int, pair_f
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.model_max_length = max_length
     tokenizer.save_pretrained(out_dir)
+    # safetensors writes its file 0600 (a private temp file renamed into place); give every file
+    # the mode a new file gets here (0644 under the usual umask), so a server under another user reads it.
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in out_dir.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
     return out_dir

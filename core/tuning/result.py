@@ -10,7 +10,7 @@ from shoprank.core.common.errors import ShoprankError
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import split_params
 from shoprank.core.tuning.trainable import FINISHED, METRIC, TIME_ATTR
-from shoprank.core.valuation.policy import ValuePolicyChoice
+from shoprank.core.valuation.reapply import ValuePolicyChoice
 
 
 class SearchFailedError(ShoprankError, RuntimeError):

@@ -30,7 +30,7 @@ from shoprank.core.tuning.result import SearchFailedError, SearchResult, failure
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import SearchSpace
 from shoprank.core.tuning.trainable import METRIC, TIME_ATTR, trial_config
-from shoprank.core.valuation.policy import AS_VALUED
+from shoprank.core.valuation.reapply import AS_VALUED
 
 __all__ = ["SearchFailedError", "SearchResult", "run_search", "search_key", "trial_pairs"]
 

@@ -10,7 +10,7 @@ A space is a JSON object: dimension name -> {"type": ..., ...}, e.g.
 Types: "choice" (values: a list), "uniform" and "loguniform" (low < high; floats), "int"
 (low < high, both included). Names: TrainConfig fields (lr, batch_size, epochs, max_steps,
 warmup_ratio, weight_decay, layer_lr_decay, loss, ...) and the data-value policy (value_policy,
-value_share, value_floor; core/valuation/policy.py). Every bound and choice is tried on
+value_share, value_floor; core/valuation/reapply.py). Every bound and choice is tried on
 TrainConfig (or the policy) first, so a value training would refuse fails here, naming the
 dimension, not in the fifth trial.
 """
@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.training.config import TrainConfig
-from shoprank.core.valuation.policy import AS_VALUED, ValuePolicyChoice
+from shoprank.core.valuation.reapply import AS_VALUED, ValuePolicyChoice
 
 KINDS = ("choice", "uniform", "loguniform", "int")
 VALUE_DIMENSIONS = {"value_policy": "str", "value_share": "float", "value_floor": "float"}

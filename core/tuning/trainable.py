@@ -2,7 +2,7 @@
 on the trial's config, reporting validation NDCG@10 after each validation.
 
 Imported only inside Ray workers and by core/tuning/search.py (never at core's import time).
-A trial re-applies its value policy to the already-valued pairs (core/valuation/policy.py),
+A trial re-applies its value policy to the already-valued pairs (core/valuation/reapply.py),
 trains with the search's budgets (a seeded subset of the pairs, at most max_steps steps,
 a validation every eval_every steps), and hands Tune a checkpoint of the training state with
 the reports a trial goes on after (past ASHA's first rung, before its last step), so a search
@@ -63,7 +63,7 @@ def run_trial(params: dict, *, pairs, base: dict, settings: dict) -> None:
     from ray import tune
 
     from shoprank.core.training.loop import train
-    from shoprank.core.valuation.policy import reapply_policy
+    from shoprank.core.valuation.reapply import reapply_policy
 
     started, cpu_started = time.time(), time.process_time()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

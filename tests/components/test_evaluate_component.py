@@ -7,7 +7,7 @@ import torch
 from kfp.dsl import HTML, Artifact, Dataset, Metrics, Model
 
 from shoprank.components.evaluate.component import evaluate_reranker
-from shoprank.core.data.pairs import build_pairs
+from shoprank.core.data.pairs import PRODUCT_FIELDS, build_pairs, write_pairs
 from shoprank.core.common.precision import resolve_bf16
 from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 
@@ -15,9 +15,7 @@ from shoprank.core.data.sample.generator import SampleConfig, generate_sample
 @pytest.fixture(scope="module")
 def pairs_file(tmp_path_factory):
     pairs = build_pairs(generate_sample(SampleConfig(seed=0, n_products=200, n_queries=22)).tables)
-    path = tmp_path_factory.mktemp("data") / "pairs.parquet"
-    pairs.to_parquet(path, index=False)
-    return path
+    return write_pairs(pairs, tmp_path_factory.mktemp("data") / "pairs.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +88,28 @@ def test_onnx_runtime_scores_the_model_like_torch_fp32(tmp_path, pairs_file, mod
     assert evaluation["runtime"] == "onnx"
     # A two-step random model scores its pairs nearly alike, so only fp32 torch reproduces the order.
     _, held_out = load_pairs_split(pairs_file, "test")
-    scores = Reranker.load(model_dir, precision="fp32").score(held_out["query"].tolist(),
-                                                             held_out["product_text"].tolist())
+    scores = Reranker.load(model_dir, precision="fp32").score(held_out)
     expected = rank_metrics(held_out.assign(score=scores), "score")
     assert evaluation["rankers"]["model"] == pytest.approx(expected, abs=1e-3)
+
+
+def test_evaluation_scores_pairs_as_serving_scores_a_query_s_candidates(pairs_file, model_dir):
+    """Evaluate scores the held-out pairs in one call; serving scores one query's raw candidates
+    (score_candidates). Both write the structured fields in the model's pair format alike."""
+    import numpy as np
+
+    from shoprank.core.ranking.reranker import Reranker, score_candidates
+    from shoprank.core.stages.evaluate import load_pairs_split
+    from shoprank.core.text.price_fit import price_limit
+
+    _, held_out = load_pairs_split(pairs_file, "test")
+    assert held_out["query"].map(price_limit).notna().any()  # some queries get price verdicts
+    ranker = Reranker.load(model_dir, precision="fp32")
+    together = ranker.score(held_out)
+    for _, group in held_out.groupby("query_id"):
+        served = score_candidates(ranker, group["query"].iloc[0], group[PRODUCT_FIELDS].to_dict("records"),
+                                  group["locale"].iloc[0])
+        np.testing.assert_allclose(served, together[group.index.to_numpy()], atol=1e-4)
 
 
 def test_missing_split_is_a_clear_error(tmp_path, pairs_file, model_dir):

@@ -38,9 +38,10 @@ def test_train_component_writes_model_folder_and_metrics(tmp_path, inputs):
     assert metrics.metadata["steps"] > 0 and 0 <= metrics.metadata["validation_ndcg@10"] <= 1
     assert model.metadata["framework"] == "transformers+onnx"
     # The folder is what evaluate and the server read: torch and ONNX load it and agree.
-    queries, texts = ["red shoe", "blue hat"], ["red shoe | brand: acme", "green lamp | brand: acme"]
-    np.testing.assert_allclose(OnnxReranker.load(folder).score(queries, texts),
-                               Reranker.load(folder, precision="fp32").score(queries, texts), atol=1e-4)
+    pairs = [{"query": "red shoe", "title": "red shoe", "brand": "acme"},
+             {"query": "blue hat under $20", "title": "green lamp", "brand": "acme", "price": 12.0}]
+    np.testing.assert_allclose(OnnxReranker.load(folder).score(pairs),
+                               Reranker.load(folder, precision="fp32").score(pairs), atol=1e-4)
 
 
 def test_train_component_rejects_bad_parameters(tmp_path, inputs):

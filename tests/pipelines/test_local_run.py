@@ -16,7 +16,8 @@ def _run(args, cwd):
 
 
 # A few optimizer steps keep the end-to-end run short; quality is measured in benchmarks/.
-QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--tune-trials", "0"]
+QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--max-length", "48",
+                  "--tune-trials", "0"]
 # One trial (the defaults, at most 30 steps) runs a real Ray Tune search inside the pipeline.
 QUICK_TUNING = ["--tune-trials", "1", "--tune-minutes", "5"]
 
@@ -30,13 +31,16 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     assert summary["succeeded"] is True
     assert set(summary["stages"]) == {
         "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "tune-hyperparameters", "train-reranker",
-        "evaluate-reranker"}
+        "evaluate-reranker", "blessing", "deploy-model", "canary-rollout"}
     ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
     # a floor of 0 is configured, so the gate blesses; without one it never would
     assert summary["verdict"]["blessed"] is True
     assert "NDCG@10" in result.stdout and "bm25" in result.stdout and "BLESSED" in result.stdout
+    # query counts behind each mean, the first training step (with an ETA) on the console
+    assert summary["rankers"]["bm25"]["test"]["queries"] > 0 and "queries" in result.stdout
+    assert "train: step 1/3" in result.stdout and "ETA" in result.stdout
     model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
     assert (model_dir / "manifest.json").exists() and (model_dir / "model.onnx").exists()
     tune = summary["stages"]["tune-hyperparameters"]
@@ -48,7 +52,12 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     scored = pd.read_parquet(summary["stages"]["value-data"]["artifacts"]["scored_pairs"])
     assert {"value", "weight"} <= set(scored.columns)
     report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])
-    assert "PASSED" in report.read_text()
+    assert "PASSED" in report.read_text() and report.name == "report.html"
+    assert json.loads((model_dir / "manifest.json").read_text())["training_config"]["max_length"] == 48
+    # blessed with no champion: the first model goes live without a canary, and the next run's champion is it
+    assert summary["canary"]["verdict"] == "promote" and "no champion" in summary["canary"]["reason"]
+    assert json.loads((out / "champion.json").read_text())["model_dir"] == str(model_dir)
+    assert "CANARY PROMOTE" in result.stdout
 
 
 def test_broken_data_stops_the_run_at_validation(small_data_dir, tmp_path):

@@ -123,18 +123,9 @@ def test_evaluate_result_is_strict_json_and_report_renders():
     assert "Per-query wins and losses" in page
 
 
-def test_pipeline_sentinels_mean_not_configured():
-    from shoprank.core.evaluation.gate import gate_from_params
-
-    assert gate_from_params(-1.0, -1.0) == GateConfig()
-    assert gate_from_params(0.0, -0.005) == GateConfig(min_ndcg=0.0, min_gain_over_champion=-0.005)
-
-
-def test_evaluation_config_from_pipeline_params_and_its_checks():
+def test_evaluation_config_checks():
     from shoprank.core.stages.evaluate import EvaluationConfig
 
-    assert EvaluationConfig.from_params(baselines=" bm25, msmarco ,").baselines == ("bm25", "msmarco")
-    assert EvaluationConfig.from_params(baselines="").baselines == ()
     for bad in (dict(baselines=("bm42",)), dict(runtime="tensorrt"), dict(k=0)):
         with pytest.raises(ConfigError):
             EvaluationConfig(**bad)

@@ -8,7 +8,8 @@ import pytest
 from shoprank.core.training.export import ManifestError, export_model_dir, verify_manifest
 from shoprank.core.evaluation.metrics import rank_metrics
 from shoprank.core.text.price_fit import LIMIT_VERDICTS
-from shoprank.core.text.pair_format import PairFormat, pair_inputs
+from shoprank.core.text.pair_format import PairFormat
+from shoprank.core.text.query_features import format_pairs
 from shoprank.core.ranking.reranker import OnnxReranker, Reranker
 from support.tiny_model import toy_pairs
 from shoprank.core.training.config import TrainConfig
@@ -31,7 +32,7 @@ def model_dir(tmp_path_factory, pairs):
 
 
 def _score(ranker, frame):
-    return ranker.score(frame["query"].tolist(), frame["product_text"].tolist(), batch_size=32)
+    return ranker.score(frame, batch_size=32)
 
 
 def test_onnx_fp32_matches_torch(model_dir, pairs):
@@ -40,8 +41,8 @@ def test_onnx_fp32_matches_torch(model_dir, pairs):
     limited, cheap, misspelt = pairs.index % 2 == 0, pairs.index % 4 == 1, pairs.index % 5 == 2
     query = (pairs["query"].where(~limited, pairs["query"] + " under $20").where(~cheap, "cheap " + pairs["query"])
              .where(~misspelt, pairs["query"].str.replace(r"^(\w+)", lambda m: m.group(1) + m.group(1)[-1], regex=True)))
-    frame = pairs.assign(query=query, product_text=pairs["product_text"] + " | category: Home > Room "
-                         + (pairs.index % 3).astype(str) + " | price: $" + (pairs.index % 40).astype(str) + ".99")
+    frame = pairs.assign(query=query, category="Home > Room " + (pairs.index % 3).astype(str),
+                         price=(pairs.index % 40) + 0.99)
     # 48 tokens rather than the trained 16, so the verdict after the price is not truncated away.
     torch_ranker = Reranker.load(model_dir, max_length=48, precision="fp32")  # ONNX fp32 reproduces fp32
     onnx_ranker = OnnxReranker.load(model_dir, max_length=48)
@@ -51,7 +52,7 @@ def test_onnx_fp32_matches_torch(model_dir, pairs):
     assert torch_scores.dtype == onnx_scores.dtype == np.float32
     assert np.std(torch_scores) > 1e-3  # scores that actually vary
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4, rtol=0)
-    noted = np.array(pair_inputs(frame["query"], frame["product_text"], PairFormat(spelling_notes=1))[0]) != frame["query"]
+    noted = np.array(format_pairs(frame, PairFormat(spelling_notes=1))[0]) != frame["query"]
     assert noted[misspelt].sum() >= 3 and not noted[~misspelt].any()
     onnx_ranker.pair_format = PairFormat(PairFormat.latest().price_verdicts, 0)
     without_notes = _score(onnx_ranker, frame)

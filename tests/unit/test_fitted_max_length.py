@@ -8,11 +8,9 @@ from shoprank.core.data.sample.vocabulary import SELLING_POINTS
 from shoprank.core.ranking.encoder import pretrained_model_dir
 from shoprank.core.ranking.artifact import trained_max_length
 from shoprank.core.text.pair_format import PairFormat
-from shoprank.core.text.product_text import product_text
-from support.tiny_model import tiny_model_dir, toy_pairs
+from support.tiny_model import tiny_model_dir, toy_pairs, pairs_table
 from shoprank.core.training.batches import (FIELDS_WHOLE_SHARE, FITTED_MAX_LENGTH_BOUNDS, field_lengths, fields_whole_share,
                                       fitted_max_length)
-from shoprank.core.stages.train import config_from_params
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.training.loop import train
 
@@ -22,11 +20,6 @@ LOW, HIGH = FITTED_MAX_LENGTH_BOUNDS
 @pytest.fixture(scope="module")
 def tokenizer():
     return AutoTokenizer.from_pretrained(pretrained_model_dir())
-
-
-def with_texts(pairs, **product):
-    """The pairs with every product text rewritten from these fields."""
-    return pairs.assign(product_text=[product_text({"title": t, **product}) for t in pairs["product_text"]])
 
 
 def fit(frame, tokenizer, pair_format=PairFormat()):
@@ -56,15 +49,15 @@ def test_marketplace_titles_get_a_longer_length(small_pairs, small_marketplace_p
 
 def test_the_description_does_not_count(tokenizer):
     pairs = toy_pairs()
-    plain = field_lengths(with_texts(pairs, price=10.0), tokenizer)
-    described = field_lengths(with_texts(pairs, price=10.0, description="word " * 300), tokenizer)
+    plain = field_lengths(pairs_table(pairs, price=10.0), tokenizer)
+    described = field_lengths(pairs_table(pairs, price=10.0, description="word " * 300), tokenizer)
     assert list(described) == list(plain)
 
 
 def test_bounds_and_the_share_left_whole(tokenizer):
     pairs = toy_pairs()
-    assert fit(pairs.assign(product_text="mug"), tokenizer) == (LOW, 1.0)
-    endless = pairs.assign(product_text=[f"{t} " + "stainless steel " * 80 for t in pairs["product_text"]])
+    assert fit(pairs_table(pairs, title="mug", brand=None), tokenizer) == (LOW, 1.0)
+    endless = pairs_table(pairs, title=[f"{t} " + "stainless steel " * 80 for t in pairs["title"]])
     assert fit(endless, tokenizer) == (HIGH, 0.0)
 
 
@@ -72,10 +65,9 @@ def test_bounds_and_the_share_left_whole(tokenizer):
 def long_title_pairs():
     """Toy pairs whose titles run long, with every field after them."""
     pairs = toy_pairs()
-    titles = [f"{t.split(' | ')[0]}, " + ", ".join(SELLING_POINTS[:5]) for t in pairs["product_text"]]
-    return pairs.assign(product_text=[
-        product_text({"title": t, "brand": "Acme", "category": "Home > Kitchen > Mugs", "price": 12.5,
-                      "attributes": '{"color": "red", "material": "stoneware", "size": "large"}'}) for t in titles])
+    return pairs_table(
+        pairs, title=[f"{t}, " + ", ".join(SELLING_POINTS[:5]) for t in pairs["title"]], brand="Acme",
+        category="Home > Kitchen > Mugs", price=12.5, attributes='{"color": "red", "material": "stoneware", "size": "large"}')
 
 
 def test_training_fits_max_length_when_none_is_set(tmp_path, tokenizer, long_title_pairs):
@@ -100,7 +92,3 @@ def test_training_warns_when_max_length_cuts_most_fields(tmp_path, caplog, long_
     warning = next(r.getMessage() for r in caplog.records if "cuts the product fields" in r.getMessage())
     assert "max_length 64" in warning and "max_length None, or 0 on the train component, fits it" in warning
 
-
-def test_pipeline_zero_means_fitted():
-    assert config_from_params(max_length=0).max_length is None
-    assert config_from_params(max_length=96).max_length == 96

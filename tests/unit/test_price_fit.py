@@ -2,9 +2,8 @@ import pytest
 
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.text.price_fit import (BELOW, CATEGORY_PRICE_VERDICTS, HIGH_THIRD, LIMIT_VERDICTS, LOW_THIRD,
-                                     MID_THIRD, OVER, PRICE_VERDICT_VERSION, WITHIN, PriceLimit,
-                                     asks_for_low_price, price_limit, with_price_verdict, with_price_verdicts)
-from shoprank.core.text.product_text import product_text
+                                          MID_THIRD, OVER, PRICE_VERDICT_VERSION, WITHIN, PriceLimit,
+                                          asks_for_low_price, price_limit, price_verdicts)
 
 
 @pytest.mark.parametrize("query, low, high", [
@@ -13,7 +12,9 @@ from shoprank.core.text.product_text import product_text
     ("rug over 100 dollars", 100.0, None),
     ("sofa under $1,200", None, 1200.0),
     ("bag < $29.99", None, 29.99),
+    ("bag <= $29", None, 29.0),
     ("lamp max $40", None, 40.0),
+    ("lamp maximum £40", None, 40.0),
     ("tent less than 200", None, 200.0),
     ("tv between $200 and $350.50", 200.0, 350.5),
     ("lamp $50-$20", 20.0, 50.0),               # a reversed range is still a range
@@ -22,6 +23,7 @@ from shoprank.core.text.product_text import product_text
     ("denim jeans undeer $120", None, 120.0),   # one typo in a long limit word
     ("mug bleow $15", None, 15.0),
     ("hat udner 20", None, 20.0),
+    ("boots at least 80 euros", 80.0, None),
 ])
 def test_price_limit_reads_common_phrasings(query, low, high):
     assert price_limit(query) == PriceLimit(low, high)
@@ -35,24 +37,39 @@ def test_price_limit_ignores_numbers_that_are_not_prices(query):
     assert price_limit(query) is None
 
 
+@pytest.mark.parametrize("locale, read", [
+    (None, True), ("en_US", True), ("en-GB", True), ("EN-ca", True), ("en", True),  # the English table
+    ("fr_FR", False), ("de", False), ("", True),  # no table: no limit; blank reads as the default locale
+])
+def test_the_query_s_locale_picks_the_words(locale, read):
+    assert (price_limit("red shirt under $40", locale) is not None) is read
+    assert asks_for_low_price("cheap mug", locale=locale) is read
+    assert price_limit("red shirt under $40", None, default_locale="fr_FR") is None  # the default is configurable
+
+
+def _product(title: str, category: str | None = None, price: float | None = None, **fields) -> dict:
+    return {"title": title, "category": category, "price": price, **fields}
+
+
 def test_verdict_compares_the_product_price_with_the_limit():
-    text = product_text({"title": "Linen Tee", "brand": "Acme", "category": "Apparel > Tops", "price": 45.99,
-                         "attributes": '{"color": "red"}', "description": "A tee."})
-    assert "price: $45.99 (over budget) | " in with_price_verdict("red tee under $40", text)
-    assert f"price: $45.99 ({WITHIN})" in with_price_verdict("tee under $50", text)
-    assert f"price: $45.99 ({BELOW})" in with_price_verdict("tee over $60", text)
-    assert with_price_verdict("red tee", text) == text
+    tee = [_product("Linen Tee", "Apparel > Tops", 45.99, brand="Acme")]
+    assert price_verdicts("red tee under $40", tee) == [OVER]
+    assert price_verdicts("tee under $50", tee) == [WITHIN]
+    assert price_verdicts("tee over $60", tee) == [BELOW]
+    assert price_verdicts("red tee", tee) == [None]
+    # The price as the text shows it (two decimals) is what is judged.
+    assert price_verdicts("tee under $40", [_product("Tee", price=40.004)]) == [WITHIN]
     assert OVER == "over budget"
 
 
-def test_verdict_leaves_text_without_a_price_alone():
-    text = product_text({"title": "Linen Tee", "price": None})
-    assert with_price_verdict("tee under $40", text) == text == "Linen Tee"
+def test_products_without_a_price_get_no_verdict():
+    products = [_product("Linen Tee"), _product("Tee", price=float("nan")), _product("Tee", price=30.0)]
+    assert price_verdicts("tee under $40", products) == [None, None, WITHIN]
 
 
 @pytest.mark.parametrize("query, asks", [
     ("cheap mug", True), ("Cheapest running shoes", True), ("affordable sofa", True), ("budget laptop", True),
-    ("low-cost headphones", True), ("inexpensive desk lamp", True),
+    ("low-cost headphones", True), ("low priced lamp", True), ("inexpensive desk lamp", True),
     ("cheaper than $50 mug", False),  # a named limit is compared with the limit instead
     ("cheap mug under $10", False), ("red mug", False), ("cheapskate gift", False),
 ])
@@ -60,13 +77,8 @@ def test_asks_for_low_price(query, asks):
     assert asks_for_low_price(query) is asks
 
 
-def _candidate(title: str, category: str | None, price: float | None) -> str:
-    return product_text({"title": title, "category": category, "price": price})
-
-
-_LIP_BALMS = [_candidate("Chap Stick Lip Balm", "Beauty > Lips", 3.0),
-              _candidate("Cherry Lip Balm", "Beauty > Lips", 6.0)]
-_MUGS = [_candidate("Stoneware Mug", "Home > Mugs", 12.0), _candidate("Glass Mug", "Home > Mugs", 4.0)]
+_LIP_BALMS = [_product("Chap Stick Lip Balm", "Beauty > Lips", 3.0), _product("Cherry Lip Balm", "Beauty > Lips", 6.0)]
+_MUGS = [_product("Stoneware Mug", "Home > Mugs", 12.0), _product("Glass Mug", "Home > Mugs", 4.0)]
 
 
 @pytest.mark.parametrize("query, candidates, asks", [
@@ -85,43 +97,35 @@ def test_misspelt_low_price_words_count_unless_the_candidates_contain_them(query
 
 
 def test_misspelt_low_price_words_get_verdicts_from_version_3():
-    queries = ["chep mug"] * len(_MUGS)
-    assert [_verdict(t) for t in with_price_verdicts(queries, _MUGS)] == [HIGH_THIRD, LOW_THIRD]
-    assert with_price_verdicts(queries, _MUGS, CATEGORY_PRICE_VERDICTS) == _MUGS  # models trained before read none
+    assert price_verdicts("chep mug", _MUGS) == [HIGH_THIRD, LOW_THIRD]
+    assert price_verdicts("chep mug", _MUGS, CATEGORY_PRICE_VERDICTS) == [None, None]  # models trained before read none
     assert PRICE_VERDICT_VERSION == 3
 
 
 def test_cheap_queries_place_each_price_among_its_category_candidates():
-    candidates = [_candidate("Mug A", "Home > Mugs", 20.0), _candidate("Sofa A", "Home > Sofas", 900.0),
-                  _candidate("Mug B", "Home > Mugs", 5.0), _candidate("Mug C", "Home > Mugs", 10.0),
-                  _candidate("Sofa B", "Home > Sofas", 300.0), _candidate("Lamp", "Home > Lamps", 1.0),
-                  _candidate("Mug D", "Home > Mugs", None)]
-    queries = ["cheap mug"] * len(candidates)
-    out = with_price_verdicts(queries, candidates)
-    # A $300 sofa is the cheap one among sofas, though it costs 15 times the dearest mug.
-    assert [_verdict(t) for t in out] == [HIGH_THIRD, HIGH_THIRD, LOW_THIRD, MID_THIRD, LOW_THIRD, None, None]
-    assert out[2] == f"Mug B | category: Home > Mugs | price: $5.00 ({LOW_THIRD})"
+    candidates = [_product("Mug A", "Home > Mugs", 20.0), _product("Sofa A", "Home > Sofas", 900.0),
+                  _product("Mug B", "Home > Mugs", 5.0), _product("Mug C", "Home > Mugs", 10.0),
+                  _product("Sofa B", "Home > Sofas", 300.0), _product("Lamp", "Home > Lamps", 1.0),
+                  _product("Mug D", "Home > Mugs", None), _product("Mug E", None, 2.0)]
+    out = price_verdicts("cheap mug", candidates)
+    # A $300 sofa is the cheap one among sofas, though it costs 15 times the dearest mug; a lone lamp,
+    # a mug without a price and one without a category get none.
+    assert out == [HIGH_THIRD, HIGH_THIRD, LOW_THIRD, MID_THIRD, LOW_THIRD, None, None, None]
     # The order candidates arrive in changes nothing.
-    order = [6, 3, 0, 5, 2, 4, 1]
-    assert with_price_verdicts([queries[i] for i in order], [candidates[i] for i in order]) == [out[i] for i in order]
-    # Another query's candidates are another list, even in the same call.
-    mixed = with_price_verdicts(["cheap mug", "cheap mug", "cheap cup"], [candidates[0], candidates[2], candidates[3]])
-    assert [_verdict(t) for t in mixed] == [HIGH_THIRD, LOW_THIRD, None]
-    assert with_price_verdicts(["red mug"] * len(candidates), candidates) == candidates
+    order = [6, 3, 0, 5, 2, 4, 1, 7]
+    assert price_verdicts("cheap mug", [candidates[i] for i in order]) == [out[i] for i in order]
+    assert price_verdicts("red mug", candidates) == [None] * len(candidates)
 
 
-def test_verdict_versions_select_which_verdicts_are_written():
-    queries = ["cheap mug", "cheap mug", "mug under $8"]
-    texts = [_candidate("Mug A", "Home > Mugs", 20.0), _candidate("Mug B", "Home > Mugs", 5.0),
-             _candidate("Mug C", "Home > Mugs", 10.0)]
-    assert with_price_verdicts(queries, texts, 0) == texts
-    assert with_price_verdicts(queries, texts, LIMIT_VERDICTS) == texts[:2] + [with_price_verdict(queries[2], texts[2])]
-    latest = with_price_verdicts(queries, texts, PRICE_VERDICT_VERSION)
-    assert [_verdict(t) for t in latest] == [HIGH_THIRD, LOW_THIRD, OVER]
+def test_versions_and_switches_select_which_verdicts_are_written():
+    mugs = [_product("Mug A", "Home > Mugs", 20.0), _product("Mug B", "Home > Mugs", 5.0)]
+    assert price_verdicts("cheap mug", mugs, 0) == [None, None]
+    assert price_verdicts("cheap mug", mugs, LIMIT_VERDICTS) == [None, None]
+    assert price_verdicts("mug under $8", mugs, LIMIT_VERDICTS) == [OVER, WITHIN]
+    assert price_verdicts("cheap mug", mugs) == [HIGH_THIRD, LOW_THIRD]
+    assert price_verdicts("cheap mug", mugs, low_price_words=False) == [None, None]
+    assert price_verdicts("mug under $8", mugs, price_limits=False) == [None, None]
+    assert price_verdicts("mug under $8", mugs, low_price_words=False) == [OVER, WITHIN]
+    assert price_verdicts("cheap mug", mugs, price_limits=False) == [HIGH_THIRD, LOW_THIRD]
     with pytest.raises(ConfigError, match=f"from 0 to {PRICE_VERDICT_VERSION}, got {PRICE_VERDICT_VERSION + 1}"):
-        with_price_verdicts(queries, texts, PRICE_VERDICT_VERSION + 1)
-
-
-def _verdict(text: str) -> str | None:
-    known = (LOW_THIRD, MID_THIRD, HIGH_THIRD, WITHIN, OVER, BELOW)
-    return next((v for v in known if f"({v})" in text), None)
+        price_verdicts("cheap mug", mugs, PRICE_VERDICT_VERSION + 1)

@@ -1,47 +1,40 @@
-"""Product texts: what product_text writes, read_product_text reads back."""
+"""Product texts: what product_text writes from a product's fields, and what it leaves out."""
 
 import pytest
 
-from shoprank.core.text.product_text import ProductFields, description_start, product_text, read_product_text
+from shoprank.core.text.product_text import is_present, product_text
+
+LINEN_TEE = {"title": " Linen Tee ", "brand": "Acme", "category": "Apparel > Tops", "price": 45.5,
+             "attributes": '{"size": "M", "color": "red"}', "description": "Soft linen. " * 30}
 
 
-def test_fields_read_back_with_the_price_position():
-    text = product_text({"title": "Linen Tee", "brand": "Acme", "category": "Apparel > Tops", "price": 45.5,
-                         "attributes": '{"color": "red"}', "description": "Soft linen."})
-    fields = read_product_text(text)
-    assert fields == ProductFields(title="Linen Tee", brand="Acme", category="Apparel > Tops", price=45.5,
-                                   price_end=text.index("45.50") + len("45.50"))
+def test_fields_in_order_title_first():
+    text = product_text(LINEN_TEE)
+    assert text.startswith("Linen Tee | brand: Acme | category: Apparel > Tops | price: $45.50 | color: red, size: M | ")
+    assert text.endswith(("Soft linen. " * 30)[:200])  # the start of the description only
 
 
-@pytest.mark.parametrize("product, expected", [
-    ({"title": "Mug"}, ProductFields(title="Mug")),
-    ({"title": "Mug", "brand": None, "category": "", "price": float("nan")}, ProductFields(title="Mug")),
-    # Labels inside the title, or attributes that happen to start like a field, are not fields.
-    ({"title": "Gift card price: $5", "price": 20.0}, ProductFields(title="Gift card price: $5", price=20.0)),
-    ({"title": "Tee", "brand": "Acme", "attributes": '{"brand": "Other"}'}, ProductFields(title="Tee", brand="Acme")),
-    ({"title": "Tee", "category": " Apparel > Tops "}, ProductFields(title="Tee", category="Apparel > Tops")),
+def test_price_note_goes_after_the_price_and_description_can_be_left_out():
+    assert "price: $45.50 (over budget) | color" in product_text(LINEN_TEE, price_note="over budget")
+    assert product_text(LINEN_TEE, description=False) == (
+        "Linen Tee | brand: Acme | category: Apparel > Tops | price: $45.50 | color: red, size: M")
+    # Without a price there is nowhere to put a note.
+    assert product_text({"title": "Mug"}, price_note="over budget") == "Mug"
+
+
+@pytest.mark.parametrize("product", [
+    {"title": "Mug"},
+    {"title": "Mug", "brand": None, "category": "", "price": float("nan"), "attributes": None, "description": "  "},
 ])
-def test_missing_and_lookalike_fields(product, expected):
-    text = product_text(product)
-    fields = read_product_text(text)
-    assert (fields.title, fields.brand, fields.category, fields.price) == (
-        expected.title, expected.brand, expected.category, expected.price)
-    if fields.price is not None:
-        assert text[: fields.price_end].endswith(f"{fields.price:.2f}")
+def test_null_and_blank_fields_are_left_out(product):
+    assert product_text(product) == "Mug"
 
 
-@pytest.mark.parametrize("product, description", [
-    ({"title": "Linen Tee", "brand": "Acme", "price": 9.0, "attributes": '{"color": "red"}',
-      "description": "Soft linen, cut loose."}, "Soft linen, cut loose."),
-    ({"title": "Linen Tee", "price": 9.0, "description": "Soft."}, "Soft."),
-    ({"title": "Linen Tee", "price": 9.0, "attributes": '{"color": "red"}'}, ""),
-    ({"title": "Linen Tee", "brand": "Acme"}, ""),
-    ({"title": "Linen Tee"}, ""),
-    # A description that opens like a labelled field stays with the fields: the safe side.
-    ({"title": "Linen Tee", "description": "Care: wash cold."}, ""),
+@pytest.mark.parametrize("value, present", [
+    (None, False), (float("nan"), False), ("", False), ("  ", False), ("x", True), (0.0, True), (12.5, True),
 ])
-def test_description_start_splits_the_free_text_off(product, description):
-    text = product_text(product)
-    start = description_start(text)
-    assert text[start:].removeprefix(" | ") == description
-    assert text[:start] == (text[: -len(description) - 3] if description else text)
+def test_is_present(value, present):
+    import pandas as pd
+
+    assert is_present(value) is present
+    assert is_present(pd.NA) is False

@@ -2,7 +2,9 @@
 
 import logging
 
+import shoprank.core.common.progress as progress_module
 from shoprank.core.common.progress import PROGRESS_LINE, ProgressLog
+from support.clock import StepClock
 
 log = logging.getLogger("shoprank.test_progress")
 
@@ -21,10 +23,21 @@ def test_a_loop_logs_each_interval_and_its_end(caplog):
     assert all(PROGRESS_LINE.search(line) for line in lines)
 
 
-def test_a_loop_that_ends_within_the_interval_logs_nothing(caplog):
-    # A scoring call per served request must stay quiet.
+def test_a_loop_that_ends_within_the_interval_logs_nothing(caplog, monkeypatch):
+    # A scoring call per served request must stay quiet; the clock says each call takes 10 s.
+    monkeypatch.setattr(progress_module, "time", StepClock(10.0))
     caplog.set_level(logging.INFO)
     progress = ProgressLog(log, "reranker", 64, "pairs", interval_s=60.0)
     progress.advance(32)
     progress.advance(32)
     assert _lines(caplog) == []
+
+
+def test_a_line_every_interval_of_the_clock(caplog, monkeypatch):
+    monkeypatch.setattr(progress_module, "time", StepClock(10.0))  # 10 s between calls
+    caplog.set_level(logging.INFO)
+    progress = ProgressLog(log, "embeddings", 6, "texts", interval_s=15.0)
+    for _ in range(6):
+        progress.advance(1)
+    # 20 s after the start, then 20 s later, then the end (a loop that logged says when it ends).
+    assert [line.split(" (")[0] for line in _lines(caplog)] == [f"embeddings: {n}/6 texts" for n in (2, 4, 6)]

@@ -4,16 +4,16 @@ import pytest
 
 from shoprank.core.text.edit_distance import edit_distance
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.text.intent_words import LOW_PRICE_WORDS
+from shoprank.core.text.locale_words import ENGLISH
 from shoprank.core.text.query_spelling import (SPELLING_NOTES_VERSION, candidate_words, read_as, spelling_fixes,
-                                          with_spelling_notes)
-from shoprank.core.text.product_text import product_text
+                                               with_spelling_note)
+
+LOW_PRICE_WORDS = ENGLISH.low_price_words
 
 
-def _text(title: str, brand: str = "Ashby", category: str = "Electronics > Mice",
-          description: str = "A quiet wireless mouse for travel.") -> str:
-    return product_text({"title": title, "brand": brand, "category": category, "price": 20.0,
-                         "description": description})
+def _text(title: str, brand: str | None = "Ashby", category: str | None = "Electronics > Mice",
+          description: str = "A quiet wireless mouse for travel.") -> dict:
+    return {"title": title, "brand": brand, "category": category, "price": 20.0, "description": description}
 
 
 CANDIDATES = [_text("Ashby wireless mouse"), _text("Nimbus ergonomic mouse", brand="Nimbus"),
@@ -35,6 +35,9 @@ def test_candidate_words_are_title_brand_and_category_only():
     words = candidate_words(CANDIDATES[2])
     assert {"aurelo", "nylon", "backpack", "bags", "backpacks"} <= words
     assert not words & {"padded", "laptop", "price"}  # description and price are not offered
+    # Read from the fields, not from a text: a title with separators is one title, null fields add nothing.
+    assert candidate_words(_text("Planner | Without Dates", brand=None, category=float("nan"))) == {
+        "planner", "without", "dates"}
 
 
 @pytest.mark.parametrize("query, fixes", [
@@ -67,22 +70,20 @@ def test_accented_words_stay_whole():
     assert spelling_fixes("crème brûlée", [_text("Crème brûlée torch", brand="Flambé")]) == []
 
 
-def test_notes_keep_the_query_and_come_from_that_query_s_candidates_only():
-    queries = ["Ashhby mouse"] * 2 + ["Aurelo backack"]
-    texts = [CANDIDATES[0], CANDIDATES[1], CANDIDATES[2]]
-    assert with_spelling_notes(queries, texts) == ["Ashhby mouse (ashby)"] * 2 + ["Aurelo backack (backpack)"]
-    # The first query's candidates alone carry no "backpack": no note for a query that has none.
-    assert with_spelling_notes(["Aurelo backack"] * 2, texts[:2]) == ["Aurelo backack"] * 2
+def test_notes_keep_the_query_and_come_from_its_candidates_only():
+    assert with_spelling_note("Ashhby mouse", CANDIDATES) == "Ashhby mouse (ashby)"
+    assert with_spelling_note("Aurelo backack", CANDIDATES) == "Aurelo backack (backpack)"
+    # The first two candidates carry no "backpack": no note for a query that has none.
+    assert with_spelling_note("Aurelo backack", CANDIDATES[:2]) == "Aurelo backack"
     # Candidate order does not matter.
-    assert with_spelling_notes(queries[::-1], texts[::-1]) == with_spelling_notes(queries, texts)[::-1]
+    assert with_spelling_note("Aurelo backack", CANDIDATES[::-1]) == "Aurelo backack (backpack)"
 
 
 def test_versions():
-    queries, texts = ["Ashhby mouse", "Ashhby mouse"], CANDIDATES[:2]
-    assert with_spelling_notes(queries, texts, 0) == queries
-    assert with_spelling_notes(queries, texts, SPELLING_NOTES_VERSION) == ["Ashhby mouse (ashby)"] * 2
+    assert with_spelling_note("Ashhby mouse", CANDIDATES[:2], 0) == "Ashhby mouse"
+    assert with_spelling_note("Ashhby mouse", CANDIDATES[:2], SPELLING_NOTES_VERSION) == "Ashhby mouse (ashby)"
     with pytest.raises(ConfigError, match=f"spelling notes version from 0 to {SPELLING_NOTES_VERSION}, got 9"):
-        with_spelling_notes(queries, texts, 9)
+        with_spelling_note("Ashhby mouse", CANDIDATES[:2], 9)
 
 
 @pytest.mark.parametrize("word, meant", [
@@ -99,10 +100,11 @@ def test_read_as_a_low_price_word(word, meant):
 
 def test_a_misspelt_low_price_word_is_noted_from_version_2():
     mugs = [_text("Stoneware mug", brand="Kiln"), _text("Glass mug", brand="Clear")]
-    assert with_spelling_notes(["chep mug"] * 2, mugs) == ["chep mug (cheap)"] * 2
-    assert with_spelling_notes(["chep mug"] * 2, mugs, 1) == ["chep mug"] * 2  # models trained before
+    assert with_spelling_note("chep mug", mugs, low_price_words=LOW_PRICE_WORDS) == "chep mug (cheap)"
+    assert with_spelling_note("chep mug", mugs, 1, LOW_PRICE_WORDS) == "chep mug"  # models trained before
+    assert with_spelling_note("chep mug", mugs) == "chep mug"  # a locale without low-price words
     # A word the candidates contain is no typo: "chap" among Chap Stick lip balms stays as typed.
     balms = [_text("Chap Stick lip balm", brand="Chap Stick"), _text("Cherry lip balm", brand="Kiln")]
-    assert with_spelling_notes(["chap stick"] * 2, balms) == ["chap stick"] * 2
+    assert with_spelling_note("chap stick", balms, low_price_words=LOW_PRICE_WORDS) == "chap stick"
     # Notes name the low-price word and the candidates' words alike, in query order.
     assert spelling_fixes("chep glas mug", mugs, LOW_PRICE_WORDS) == ["cheap", "glass"]

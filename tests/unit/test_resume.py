@@ -20,7 +20,17 @@ import io, json, os, signal, sys
 import torch
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.training.loop import train
-pairs, out, ckpt, tiny, result_file, overrides, die_in_save = sys.argv[1:8]
+pairs, out, ckpt, tiny, result_file, overrides, die_in_save, pause_in_save = sys.argv[1:9]
+if int(pause_in_save):
+    # Wait to be killed at the start of checkpoint number pause_in_save: the outside kill lands
+    # mid-run (after the checkpoints before it) however fast this machine trains.
+    real_save, saves_begun = torch.save, [0]
+    def pause_then_save(obj, fh, *args, **kwargs):
+        saves_begun[0] += 1
+        if saves_begun[0] == int(pause_in_save):
+            signal.pause()
+        return real_save(obj, fh, *args, **kwargs)
+    torch.save = pause_then_save
 if int(die_in_save):
     # SIGKILL this process halfway through writing checkpoint number die_in_save.
     real_save, saves_begun = torch.save, [0]
@@ -45,13 +55,13 @@ open(result_file, "w").write(json.dumps(result))
 
 
 def _start(tmp_path: Path, name: str, pairs: Path, tiny: Path, checkpoint_dir: str, overrides: dict,
-           die_in_save: int = 0) -> subprocess.Popen:
+           die_in_save: int = 0, pause_in_save: int = 0) -> subprocess.Popen:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "1"}
     return subprocess.Popen(
         [sys.executable, str(script), str(pairs), str(tmp_path / name), checkpoint_dir, str(tiny),
-         str(tmp_path / f"{name}.json"), json.dumps(overrides), str(die_in_save)],
+         str(tmp_path / f"{name}.json"), json.dumps(overrides), str(die_in_save), str(pause_in_save)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
@@ -100,19 +110,20 @@ def _assert_resume_matches(tmp_path: Path, pairs: Path, tiny: Path, ckpt: Path, 
 def test_killed_run_resumes_to_the_same_weights(tmp_path, overrides, n_queries):
     pairs, tiny, reference = _reference_run(tmp_path, n_queries, overrides)
 
-    # Same run, SIGKILLed from outside as soon as a checkpoint exists: the earliest kill leaves
-    # the most of the run to go, so a slow parent on a busy machine still catches it mid-run.
+    # Same run, SIGKILLed from outside once its first checkpoint exists; the child waits at its
+    # second, so the kill lands mid-run whatever the speed of this machine and of the parent.
     ckpt = tmp_path / "ckpt"
-    proc = _start(tmp_path, "resumed", pairs, tiny, str(ckpt), overrides)
-    deadline = time.monotonic() + 240
+    proc = _start(tmp_path, "resumed", pairs, tiny, str(ckpt), overrides, pause_in_save=2)
+    deadline = time.monotonic() + 600  # a bound on a hung child only: the child waits for the kill
     while time.monotonic() < deadline and proc.poll() is None and not (ckpt / CHECKPOINT_FILE).exists():
         time.sleep(0.005)
-    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    assert (ckpt / CHECKPOINT_FILE).exists() and proc.poll() is None, proc.poll()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
 
     resumed = _assert_resume_matches(tmp_path, pairs, tiny, ckpt, overrides, reference)
+    assert resumed["resumed_from_step"] == 3  # the first checkpoint (checkpoint_every 3)
     if overrides.get("cuda_graphs"):
         assert resumed["graph_replays"] > 0 and reference["graph_replays"] > 0
 

@@ -12,7 +12,7 @@ from shoprank.core.tuning.search import run_search, trial_pairs
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import DEFAULT_SPACE, SearchSpace, split_params
 from shoprank.core.tuning.trainable import trial_config
-from shoprank.core.valuation.policy import ValuePolicyChoice, reapply_policy
+from shoprank.core.valuation.reapply import ValuePolicyChoice, reapply_policy
 from support.tiny_model import toy_pairs
 
 

@@ -7,18 +7,13 @@ import numpy as np
 import pytest
 
 from shoprank.core.common.errors import ConfigError, DataValidationError
-from shoprank.core.valuation.methods import (
-    ConfidentLearningConfig,
-    DataOobConfig,
-    KnnShapleyConfig,
-    PolicyConfig,
-    ValuationConfig,
-    confident_learning,
-    data_oob,
-    knn_shapley,
-    policy_weights,
-    value_examples,
-)
+from shoprank.core.valuation.config import (ConfidentLearningConfig, DataOobConfig, KnnShapleyConfig, PolicyConfig,
+                                            ValuationConfig)
+from shoprank.core.valuation.confident_learning import confident_learning
+from shoprank.core.valuation.data_oob import data_oob
+from shoprank.core.valuation.knn_shapley import knn_shapley
+from shoprank.core.valuation.methods import value_examples
+from shoprank.core.valuation.policy import policy_weights
 
 
 def knn_utility(subset, x, y, x_valid, y_valid, k):

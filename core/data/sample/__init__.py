@@ -1,1 +1,1 @@
-"""The built-in sample shop: a deterministic generator and the vocabulary it draws from."""
+"""The built-in sample shop from a seed: the generator and its parts (catalogue, queries, judgments, clicks), the vocabulary."""

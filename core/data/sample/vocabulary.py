@@ -1,6 +1,6 @@
 """Vocabulary of the built-in sample catalogue: categories, product types, attributes, brands.
 
-Data only; core/data/sample/generator.py turns it into tables.
+Data only (and two lookups derived from it); core/data/sample/generator.py turns it into tables.
 """
 
 from __future__ import annotations
@@ -96,3 +96,10 @@ SELLING_POINTS = (
     "Ideal for Home Office Travel Outdoor Use", "Long Lasting Everyday Use", "New Upgraded Version",
     "Suitable for Men Women Adults", "Stylish Minimalist Look", "Great Value Pack of 1",
 )
+
+# Derived from the lists above: a leaf's index by name, and the leaves each one complements.
+LEAF_INDEX = {leaf.name: i for i, leaf in enumerate(LEAVES)}
+COMPLEMENT_OF: dict[str, set] = {}
+for _a, _b in COMPLEMENTS:
+    COMPLEMENT_OF.setdefault(_a, set()).add(_b)
+    COMPLEMENT_OF.setdefault(_b, set()).add(_a)

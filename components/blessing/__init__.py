@@ -1,0 +1,1 @@
+"""kfp component `blessing`."""

@@ -1,0 +1,1 @@
+"""kfp component `detect_drift`: Evidently drift reports and the `drifted` flag."""
