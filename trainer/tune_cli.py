@@ -63,14 +63,20 @@ def check_config(config) -> dict:
     return config
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (a RayJob's entrypoint passes the same arguments)."""
     parser = argparse.ArgumentParser(prog="shoprank.trainer.tune_cli", description="Hyperparameter search with Ray Tune.")
     parser.add_argument("--pairs", required=True, help="valued pairs Parquet (the value stage's output)")
     parser.add_argument("--out", required=True, help="folder for best_config.json, tuned_pairs.parquet, report.html")
     parser.add_argument("--config-json", default="{}", help='{"settings": {...}, "base": {...}, "space": {...}}')
     parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local)")
     parser.add_argument("--search-dir", default=None, help="Tune's state (default OUT/search; may be s3://...)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the search as the arguments say; returns (and prints, as the last line) the metrics."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from shoprank.core.stages.tune import run_tune_stage
     from shoprank.core.training.config import TrainConfig

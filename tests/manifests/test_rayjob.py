@@ -3,6 +3,7 @@
 import copy
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,21 @@ def test_entrypoint_is_the_tune_cli_contract():
     assert json.loads(argv[argv.index("--config-json") + 1]) == {"settings": {"trials": 4}}
     assert argv[argv.index("--ray-address") + 1] == "auto"
     assert "--config-json" not in tune_entrypoint("p", "o")
+
+
+def test_the_committed_rayjobs_run_tune_cli_with_arguments_and_defaults_it_accepts():
+    import yaml
+
+    from shoprank.trainer.tune_cli import build_parser, parse_config
+
+    manifests = Path(__file__).resolve().parents[2] / "manifests"
+    paths = [manifests / "base" / "rayjob.yaml", *sorted((manifests / "overlays").glob("*/rayjob.yaml"))]
+    for path in paths:
+        argv = shlex.split(yaml.safe_load(path.read_text())["spec"]["entrypoint"])
+        assert argv[:3] == ["python", "-m", TUNE_MODULE], path
+        args = build_parser().parse_args(argv[3:])
+        assert args.ray_address == "auto" and args.pairs and args.out, path
+        parse_config(args.config_json)  # the default config (TuneSettings, TrainConfig, DEFAULT_SPACE) is valid
 
 
 def test_every_node_mounts_the_shared_data_and_writable_scratch():
