@@ -54,9 +54,11 @@ def check_config(config) -> dict:
         raise ConfigError(f"--config-json: unknown keys {unknown}; expected some of {list(CONFIG_KEYS)}")
     settings = config.get("settings", {})
     known = set(TuneSettings.__dataclass_fields__)
-    if not isinstance(settings, dict) or set(settings) - known:
-        raise ConfigError(f"--config-json settings: expected an object of TuneSettings fields {sorted(known)}, "
-                          f"got {settings!r}")
+    if not isinstance(settings, dict):
+        raise ConfigError(f"--config-json settings: expected an object of TuneSettings fields, got {settings!r}")
+    if set(settings) - known:
+        raise ConfigError(f"--config-json settings: unknown fields {sorted(set(settings) - known)}; "
+                          f"known: {sorted(known)}")
     TuneSettings(**settings)
     base = TrainConfig.from_dict(config.get("base", {}))
     SearchSpace.from_dict(config.get("space", DEFAULT_SPACE), base)

@@ -153,7 +153,7 @@ def _tuner(frame, experiment_path, search_dir, name, space, settings, base, defa
     """A new Tuner, or the interrupted one restored from experiment_path; and whether it was restored."""
     import os
 
-    # Tune's console tables repeat what SearchProgress logs; its forced state snapshots after each
+    # Tune's console tables repeat what search_progress logs; its forced state snapshots after each
     # trial checkpoint (num_to_keep=1) are what keeps a resume consistent, so no warning for them.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -162,7 +162,7 @@ def _tuner(frame, experiment_path, search_dir, name, space, settings, base, defa
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from shoprank.core.tuning.progress import SearchProgress
+    from shoprank.core.tuning.progress import search_progress
     from shoprank.core.tuning.trainable import run_trial
 
     trainable = tune.with_resources(
@@ -184,7 +184,7 @@ def _tuner(frame, experiment_path, search_dir, name, space, settings, base, defa
                                   time_budget_s=60 * settings.minutes, reuse_actors=True,
                                   trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}")
     run_config = tune.RunConfig(
-        name=name, storage_path=str(search_dir), verbose=0, callbacks=[SearchProgress(settings.trials)],
+        name=name, storage_path=str(search_dir), verbose=0, callbacks=[search_progress(settings.trials)],
         failure_config=tune.FailureConfig(max_failures=settings.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1))
     return tune.Tuner(trainable, param_space=space.to_ray(), tune_config=tune_config, run_config=run_config), False
