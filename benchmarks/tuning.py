@@ -37,15 +37,15 @@ def valued_pairs(data: str | None, workdir: Path):
     """The pairs of the sample (or data), valued as the value stage does."""
     import pandas as pd
 
-    from shoprank.core.data.pairs import build_pairs
+    from shoprank.core.data.pairs import build_pairs, write_pairs
     from shoprank.core.data.schema import read_tables
     from shoprank.core.data.sample.generator import SampleConfig, generate_sample
     from shoprank.core.stages.value import ValueStageConfig, run_value_stage
 
     tables = read_tables(data) if data else generate_sample(SampleConfig(seed=SEED)).tables
-    build_pairs(tables).to_parquet(workdir / "pairs.parquet", index=False)
+    write_pairs(build_pairs(tables), workdir / "pairs.parquet")
     run_value_stage(workdir / "pairs.parquet", workdir / "valued.parquet", None,
-                    ValueStageConfig.from_params(seed=SEED, cache_dir=str(EMBEDDING_CACHE)))
+                    ValueStageConfig.build(seed=SEED, cache_dir=str(EMBEDDING_CACHE)))
     return pd.read_parquet(workdir / "valued.parquet")
 
 
@@ -83,7 +83,7 @@ def test_ndcg(pairs, params: dict, max_steps: int | None) -> dict:
         result = train(reapply_policy(pairs, policy), Path(tmp) / "hf", config)
         seconds = time.perf_counter() - started
         test = pairs[pairs["split"] == "test"].copy()
-        test["score"] = Reranker.load(Path(tmp) / "hf").score(test["query"].tolist(), test["product_text"].tolist())
+        test["score"] = Reranker.load(Path(tmp) / "hf").score(test)  # the structured path evaluate and serving take
     return {"test_ndcg": round(float(rank_metrics(test, "score")["ndcg@10"]), 4),
             "validation_ndcg": round(float(result["validation_ndcg@10"]), 4), "steps": result["steps"],
             "train_seconds": round(seconds, 1)}
