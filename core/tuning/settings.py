@@ -13,10 +13,10 @@ SCHEDULERS = ("asha", "fifo")
 class TuneSettings:
     """Budgets and machinery of one search; every field has a documented default.
 
-    The defaults add about three minutes to `shoprank run` on the built-in sample on 2 CPU
-    cores with native bf16 (README): 8 short fine-tunes of at most 30 steps on 2,400 training
-    pairs, validated on 20 validation queries every 10 steps, ASHA stopping the weak ones at
-    step 10. Trials run one at a time unless the cores (or GPUs) fit more.
+    The defaults add at most about 4.5 minutes to `shoprank run` (the 4-minute time budget plus
+    Ray's start; README): up to 8 short fine-tunes of at most 30 steps on 2,400 training pairs,
+    validated on 20 validation queries every 10 steps, ASHA stopping the weak ones at step 10.
+    Trials run one at a time unless the cores (or GPUs) fit more.
     """
 
     trials: int = 8                     # trial budget: configurations tried (the first is the defaults, see below)
