@@ -178,10 +178,11 @@ def _tuner(frame, experiment_path, search_dir, name, space, settings, base, defa
         scheduler = FIFOScheduler()
     if settings.include_defaults and defaults is None:
         log.warning("tune: the train stage's config lies outside the space; no trial runs the defaults")
-    searcher = BasicVariantGenerator(points_to_evaluate=[defaults] if defaults else None, random_state=settings.seed)
+    # The generator caps concurrent trials itself (Tune ignores max_concurrent_trials beside a generator).
+    searcher = BasicVariantGenerator(points_to_evaluate=[defaults] if defaults else None, random_state=settings.seed,
+                                     max_concurrent=settings.max_concurrent or 0)
     tune_config = tune.TuneConfig(metric=METRIC, mode="max", search_alg=searcher, scheduler=scheduler,
-                                  num_samples=settings.trials, max_concurrent_trials=settings.max_concurrent,
-                                  time_budget_s=60 * settings.minutes, reuse_actors=True,
+                                  num_samples=settings.trials, time_budget_s=60 * settings.minutes, reuse_actors=True,
                                   trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}")
     run_config = tune.RunConfig(
         name=name, storage_path=str(search_dir), verbose=0, callbacks=[search_progress(settings.trials)],
