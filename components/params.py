@@ -59,6 +59,22 @@ def train_config(overrides_json: str = "", **params):
     return TrainConfig.from_dict(values)
 
 
+def tune_settings(trials: int, minutes: float, seed: int, max_pairs: int = 2400, validation_queries: int = 20,
+                  ray_address: str = "", **params):
+    """TuneSettings from the tune component's parameters, or None when trials is 0 (no search):
+    0 = all for max_pairs and validation_queries, "" = RAY_ADDRESS or a local Ray for ray_address."""
+    from shoprank.core.common.errors import ConfigError
+    from shoprank.core.tuning.settings import TuneSettings
+
+    if trials < 0:
+        raise ConfigError(f"tune: expected trials 0 (no search) or >= 1, got {trials}")
+    if trials == 0:
+        return None
+    return TuneSettings(trials=trials, minutes=minutes, seed=seed, max_pairs=none_if_unset(max_pairs),
+                        validation_queries=none_if_unset(validation_queries),
+                        ray_address=none_if_unset(ray_address), **params)
+
+
 def value_stage_config(method: str, k: int, policy: str, floor: float, fraction: float, seed: int,
                        embedding_cache_dir: str):
     """ValueStageConfig from the value component's parameters: fraction < 0 = the estimated noisy

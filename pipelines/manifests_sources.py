@@ -79,8 +79,9 @@ GENERATED: dict[str, tuple[str, Callable[[], list[dict]]]] = {
                                       cpu_limit="4", memory_request="8Gi", memory_limit="8Gi",
                                       node_selector=GPU_NODES))),
     "overlays/gpu/rayjob.yaml": (
-        "gpu: two Ray workers with one GPU each",
-        lambda: _rayjob(CUDA_IMAGE, gpus_per_worker=1, cpus_per_worker="8", memory_per_worker="32Gi")),
+        "gpu: two Ray workers with one GPU each, two trials per GPU",
+        lambda: _rayjob(CUDA_IMAGE, gpus_per_worker=1, cpus_per_worker="8", memory_per_worker="32Gi",
+                        config={"settings": {"gpus_per_trial": 0.5, "cpus_per_trial": 4}})),
     "overlays/gpu/trainjob.yaml": (
         "gpu: 2 nodes x 4 GPUs, torchrun DDP",
         lambda: _trainjob(CUDA_IMAGE, num_nodes=2, gpus_per_node=4)),

@@ -38,6 +38,8 @@ def monitor_and_retrain(
     train_epochs: int = 3,
     train_max_steps: int = 0,
     train_max_minutes: float = 0.0,
+    tune_trials: int = 8,
+    tune_minutes: float = 4.0,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
     beat_baselines: bool = True,
@@ -69,6 +71,7 @@ def monitor_and_retrain(
         train_and_deploy(
             data_uri=data_uri, seed=seed, split_seed=seed, train_epochs=train_epochs, train_max_steps=train_max_steps,
             train_max_minutes=train_max_minutes, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
+            tune_trials=tune_trials, tune_minutes=tune_minutes,
             champion_model_uri=champion_model_uri, baselines=baselines, embedding_cache_dir=embedding_cache_dir,
             beat_baselines=beat_baselines, gate_margin=gate_margin, gate_min_queries=gate_min_queries,
             gate_alpha=gate_alpha, require_significance=require_significance,

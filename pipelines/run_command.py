@@ -29,7 +29,7 @@ class _ProgressTee:
     The sink must write to the real stdout, not to this object."""
 
     MARKERS = ("Executing task", "finished with status", " train: setting up", " train: step", " train: done",
-               " WARNING]: ", " ERROR]: ")
+               " tune: trial", " tune: best", " WARNING]: ", " ERROR]: ")
     # Third-party warnings that are no news to a user (they stay in the log).
     QUIET = ("run pre-processing before quantization",)
 
@@ -74,6 +74,8 @@ def run(
     spelling_notes: bool = typer.Option(True, help="Query feature: 'Ashhby mouse (ashby)' from the candidates' words."),
     clicks: str = typer.Option("both", help="Labels from the interactions table: human (judgments only), clicks "
                                "(debiased click labels only) or both (judgments win where both exist)."),
+    tune_trials: int = typer.Option(8, help="Hyperparameter search: configs tried (ASHA stops weak ones); 0 = no search."),
+    tune_minutes: float = typer.Option(4.0, help="Hyperparameter search: time budget in minutes (whichever ends first)."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
     min_gain_over_champion: float = typer.Option(-1.0, help="Required NDCG@10 gain over the champion; -1 = not configured."),
     champion: Optional[Path] = typer.Option(None, help="The current champion's model folder, if any."),
@@ -95,7 +97,8 @@ def run(
                       train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
                       train_max_length=train_max_length, baselines=baselines, min_ndcg=min_ndcg,
                       min_gain_over_champion=min_gain_over_champion, champion=champion, seed=seed,
-                      gate_rule=_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance))
+                      gate_rule=_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),
+                      tune_trials=tune_trials, tune_minutes=tune_minutes)
     check_policy(clicks)
 
     # kfp.local warns that display names and the cluster image do not apply locally; expected here.
@@ -124,6 +127,7 @@ def run(
                 train_epochs=train_epochs, train_max_steps=train_max_steps, train_max_minutes=train_max_minutes,
                 train_max_length=train_max_length, min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion,
                 price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
+                tune_trials=tune_trials, tune_minutes=tune_minutes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"), clicks_policy=clicks,
                 **_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),

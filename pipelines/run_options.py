@@ -16,9 +16,9 @@ from shoprank.core.common.errors import ConfigError, ShoprankError
 def check_run_options(*, value_method: str, value_policy: str, train_loss: str, train_epochs: int,
                       train_max_steps: int, train_max_minutes: float, train_max_length: int, baselines: str,
                       min_ndcg: float, min_gain_over_champion: float, champion: Path | None, seed: int = 0,
-                      gate_rule: dict | None = None) -> None:
+                      gate_rule: dict | None = None, tune_trials: int = 0, tune_minutes: float = 4.0) -> None:
     """Raise ConfigError naming every option the stages would refuse (option, what arrived, what is allowed)."""
-    from shoprank.components.params import evaluation_config, gate_config, train_config, value_stage_config
+    from shoprank.components.params import evaluation_config, gate_config, train_config, tune_settings, value_stage_config
 
     checks = {
         "--value-method / --value-policy": lambda: value_stage_config(
@@ -31,6 +31,7 @@ def check_run_options(*, value_method: str, value_policy: str, train_loss: str, 
                                                  embedding_cache_dir=""),
         "--min-ndcg / --min-gain-over-champion / --gate-*": lambda: gate_config(
             min_ndcg, min_gain_over_champion, **_gate_fields(gate_rule or {}), seed=seed),
+        "--tune-trials / --tune-minutes": lambda: tune_settings(trials=tune_trials, minutes=tune_minutes, seed=seed),
     }
     problems = []
     for option, build in checks.items():

@@ -1,4 +1,4 @@
-"""train_and_deploy: validate -> prepare -> (baseline) -> value -> train -> evaluate ->
+"""train_and_deploy: validate -> prepare -> (baseline) -> value -> tune -> train -> evaluate ->
 dsl.If(blessed) -> deploy -> canary.
 """
 
@@ -11,6 +11,7 @@ from shoprank.components.deploy.component import deploy_model
 from shoprank.components.evaluate.component import evaluate_reranker
 from shoprank.components.prepare.component import prepare_pairs
 from shoprank.components.train.component import train_reranker
+from shoprank.components.tune.component import tune_hyperparameters
 from shoprank.components.validate.component import validate_data
 from shoprank.components.value.component import value_data
 
@@ -35,6 +36,8 @@ def train_and_deploy(
     price_limits: bool = True,
     low_price_words: bool = True,
     spelling_notes: bool = True,
+    tune_trials: int = 8,
+    tune_minutes: float = 4.0,
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
     beat_baselines: bool = True,
@@ -54,7 +57,8 @@ def train_and_deploy(
 
     train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
     (query, product) pair, 0 = fitted to the pairs (64-128). price_limits / low_price_words /
-    spelling_notes: the query features the reranker reads (components/train/README.md). min_ndcg /
+    spelling_notes: the query features the reranker reads (components/train/README.md). tune_trials /
+    tune_minutes: the hyperparameter search's budgets, whichever ends first (0 trials = no search). min_ndcg /
     min_gain_over_champion: extra blessing thresholds; negative (-1) = not configured.
     beat_baselines / gate_margin / gate_min_queries / gate_alpha / require_significance: the
     default gate (the model beats every baseline and the champion by the margin on enough queries;
@@ -78,10 +82,16 @@ def train_and_deploy(
     valued = value_data(pairs=prepared.outputs["pairs"], method=value_method, policy=value_policy, seed=seed,
                         embedding_cache_dir=embedding_cache_dir)
     valued.set_display_name("value")
+    tuned = tune_hyperparameters(pairs=valued.outputs["scored_pairs"], trials=tune_trials, minutes=tune_minutes,
+                                 seed=seed, loss=train_loss, epochs=train_epochs, max_length=train_max_length,
+                                 price_limits=price_limits, low_price_words=low_price_words,
+                                 spelling_notes=spelling_notes)
+    tuned.set_display_name("tune").set_cpu_request("4").set_memory_request("16G").set_memory_limit("32G")
     trained = train_reranker(
-        pairs=valued.outputs["scored_pairs"], loss=train_loss, epochs=train_epochs,
+        pairs=tuned.outputs["tuned_pairs"], loss=train_loss, epochs=train_epochs,
         max_steps=train_max_steps, max_minutes=train_max_minutes, max_length=train_max_length, seed=seed,
         price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
+        overrides_json=tuned.outputs["best_config_json"],
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)

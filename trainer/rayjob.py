@@ -33,10 +33,13 @@ def tune_entrypoint(pairs_uri: str, output_uri: str, config: Mapping[str, Any] |
     """The job's entry point as one shell-quoted string (the tune_cli contract)."""
     argv = ["python", "-m", TUNE_MODULE, "--pairs", pairs_uri, "--out", output_uri]
     if config:
+        from shoprank.trainer.tune_cli import parse_config
+
         try:
-            argv += ["--config-json", json.dumps(dict(config), sort_keys=True, separators=(",", ":"))]
+            text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
         except TypeError as exc:
             raise ConfigError(f"tuning config: expected JSON-serialisable values, {exc}") from exc
+        argv += ["--config-json", parse_config(text) and text]  # refused here if tune_cli would refuse it
     if ray_address:
         argv += ["--ray-address", ray_address]
     return shlex.join(argv)
@@ -62,7 +65,8 @@ def build_rayjob(
 ) -> dict:
     """A RayJob with one head and `workers` workers (CPU, or `gpus_per_worker` NVIDIA GPUs each).
 
-    config: search settings passed to tune_cli as one JSON argument (e.g. trials, minutes).
+    config: tune_cli's --config-json object ({"settings": TuneSettings fields, "base": TrainConfig
+    fields, "space": the search space}; each key optional), checked before the job is built.
     suspend: create it without starting (KubeRay starts it when spec.suspend turns false).
     active_deadline_seconds: stop the whole job after this long. The Ray cluster is deleted
     ttl_seconds_after_finished after the job ends. Raises ConfigError for a bad name, image,

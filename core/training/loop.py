@@ -66,12 +66,15 @@ class _Progress:
 
 
 def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
-          checkpoint_dir: str | Path | None = None) -> dict:
+          checkpoint_dir: str | Path | None = None, on_validation=None) -> dict:
     """Fine-tune on the 'train' split (early stopping on 'validation'), save the HF model
     (with tokenizer, whose model_max_length is the run's max_length) to out_dir, return a summary.
 
     With checkpoint_dir, a checkpoint of this exact run there is resumed, and new ones are
     written every config.checkpoint_every steps and at each epoch end.
+    on_validation(step, ndcg, train_loss, save): called after each validation of a single-process
+    run, e.g. to report to a tuner; save() writes this step's checkpoint to checkpoint_dir (when
+    there is one) for the caller to hand on. An exception it raises stops the run.
     """
     import torch
 
@@ -80,7 +83,7 @@ def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
         torch.set_num_threads(config.num_threads)
     dist = init_distributed(config)
     try:
-        return _train(read_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist)
+        return _train(read_pairs(pairs), Path(out_dir), config, checkpoint_dir, dist, on_validation)
     finally:
         torch.set_num_threads(threads_before)
         if dist.world_size > 1:
@@ -89,8 +92,9 @@ def train(pairs, out_dir: str | Path, config: TrainConfig = TrainConfig(),
             torch.distributed.destroy_process_group()
 
 
-def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: DistContext) -> dict:
+def _train(frame, out_dir: Path, config: TrainConfig, checkpoint_dir, dist: DistContext, on_validation=None) -> dict:
     run = _Run(frame, config, checkpoint_dir, dist)
+    run.on_validation = on_validation
     run.resume()
     run.loop()
     result = run.finish()
@@ -111,6 +115,7 @@ class _Run:
         from shoprank.core.ranking.encoder import pretrained_model_dir
 
         self.config, self.checkpoint_dir, self.dist = config, checkpoint_dir, dist
+        self.on_validation, self.saved_at = None, None  # saved_at: the loop state of the last checkpoint
         if dist.is_main:
             log.info("train: setting up: %d pairs (tokenising, loading the encoder); a step line with an ETA "
                      "follows the first step", len(frame))
@@ -227,8 +232,9 @@ class _Run:
                  self.progress.micro)
 
     def checkpoint(self) -> None:
-        if self.checkpoint_dir is None:
+        if self.checkpoint_dir is None or self.saved_at == self._position():
             return
+        self.saved_at = self._position()
         states = gather(rng_state(), self.dist)
         if self.dist.is_main:
             self.read_losses()
@@ -360,10 +366,16 @@ class _Run:
         if self.dist.is_main:
             log.info("train: step %d validation ndcg@10 %.4f (best %.4f at step %d)", progress.step, ndcg,
                      progress.best_ndcg, progress.best_step)
-        if self.config.patience and progress.bad_evals >= self.config.patience:
-            progress.stop_reason = "early_stopping"
-            return True
-        return False
+        stop = bool(self.config.patience and progress.bad_evals >= self.config.patience)
+        progress.stop_reason = "early_stopping" if stop else progress.stop_reason
+        if self.on_validation is not None and self.dist.world_size == 1:
+            self.read_losses()
+            self.on_validation(progress.step, ndcg, progress.last_loss, self.checkpoint)
+        return stop
+
+    def _position(self) -> tuple:
+        progress = self.progress
+        return progress.step, progress.epoch, progress.micro, len(progress.history), progress.stop_reason
 
     def loop(self) -> None:
         """Epochs of steps until done, out of budget, or early-stopped; checkpoints on the way."""

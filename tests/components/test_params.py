@@ -49,3 +49,15 @@ def test_evaluation_config_reads_comma_separated_baselines():
     config = params.evaluation_config("test", " bm25, msmarco ,", "onnx", "")
     assert config.baselines == ("bm25", "msmarco") and config.runtime == "onnx" and config.cache_dir is None
     assert params.evaluation_config("validation", "", "torch", "c").baselines == ()
+
+
+def test_tune_settings_read_zero_trials_as_no_search_and_zero_as_all():
+    assert params.tune_settings(trials=0, minutes=4.0, seed=0) is None
+    settings = params.tune_settings(trials=3, minutes=1.5, seed=2, max_pairs=0, validation_queries=0, ray_address="",
+                                    scheduler="fifo")
+    assert (settings.trials, settings.minutes, settings.seed, settings.scheduler) == (3, 1.5, 2, "fifo")
+    assert settings.max_pairs is None and settings.validation_queries is None and settings.ray_address is None
+    with pytest.raises(ConfigError, match=r"expected trials 0 \(no search\) or >= 1, got -1"):
+        params.tune_settings(trials=-1, minutes=4.0, seed=0)
+    with pytest.raises(ConfigError, match=r"minutes must be > 0"):
+        params.tune_settings(trials=2, minutes=0.0, seed=0)

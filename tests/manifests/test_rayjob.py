@@ -3,6 +3,7 @@
 import copy
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ ARGS = dict(name="shoprank-tune-7", image=DEFAULT_IMAGE, pairs_uri="/mnt/shopran
 
 @pytest.mark.parametrize("gpus", [0, 2])
 def test_built_rayjob_is_valid(crd_validator, gpus):
-    job = build_rayjob(**ARGS, config={"trials": 8, "max_minutes": 30}, workers=3, gpus_per_worker=gpus,
+    job = build_rayjob(**ARGS, config={"settings": {"trials": 8, "minutes": 30}}, workers=3, gpus_per_worker=gpus,
                        namespace="ml", active_deadline_seconds=7200)
     crd_validator("RayJob").validate(job)
     spec = job["spec"]
@@ -32,14 +33,29 @@ def test_built_rayjob_is_valid(crd_validator, gpus):
 
 
 def test_entrypoint_is_the_tune_cli_contract():
-    entry = tune_entrypoint("/mnt/d/pairs file.parquet", "/mnt/d/out", {"trials": 4})
+    entry = tune_entrypoint("/mnt/d/pairs file.parquet", "/mnt/d/out", {"settings": {"trials": 4}})
     argv = shlex.split(entry)
     assert argv[:3] == ["python", "-m", TUNE_MODULE] == ["python", "-m", "shoprank.trainer.tune_cli"]
     assert argv[argv.index("--pairs") + 1] == "/mnt/d/pairs file.parquet"   # quoted, one argument
     assert argv[argv.index("--out") + 1] == "/mnt/d/out"
-    assert json.loads(argv[argv.index("--config-json") + 1]) == {"trials": 4}
+    assert json.loads(argv[argv.index("--config-json") + 1]) == {"settings": {"trials": 4}}
     assert argv[argv.index("--ray-address") + 1] == "auto"
     assert "--config-json" not in tune_entrypoint("p", "o")
+
+
+def test_the_committed_rayjobs_run_tune_cli_with_arguments_and_defaults_it_accepts():
+    import yaml
+
+    from shoprank.trainer.tune_cli import build_parser, parse_config
+
+    manifests = Path(__file__).resolve().parents[2] / "manifests"
+    paths = [manifests / "base" / "rayjob.yaml", *sorted((manifests / "overlays").glob("*/rayjob.yaml"))]
+    for path in paths:
+        argv = shlex.split(yaml.safe_load(path.read_text())["spec"]["entrypoint"])
+        assert argv[:3] == ["python", "-m", TUNE_MODULE], path
+        args = build_parser().parse_args(argv[3:])
+        assert args.ray_address == "auto" and args.pairs and args.out, path
+        parse_config(args.config_json)  # the default config (TuneSettings, TrainConfig, DEFAULT_SPACE) is valid
 
 
 def test_every_node_mounts_the_shared_data_and_writable_scratch():
@@ -56,7 +72,10 @@ def test_every_node_mounts_the_shared_data_and_writable_scratch():
     (dict(image="shoprank:latest"), "latest"),
     (dict(workers=0), "workers"),
     (dict(gpus_per_worker=-1), "gpus_per_worker"),
-    (dict(config={"when": object()}), "JSON"),
+    (dict(config={"settings": {"trials": 2, "when": object()}}), "JSON"),
+    (dict(config={"trials": 4}), "unknown keys"),              # settings go under "settings"
+    (dict(config={"settings": {"trials": 0}}), "trials must be >= 1"),
+    (dict(config={"space": {"lr": {"type": "uniform", "low": 1.0, "high": 0.5}}}), "lr"),
 ])
 def test_builder_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError, match=message):

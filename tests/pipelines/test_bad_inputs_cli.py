@@ -52,6 +52,9 @@ ARGUMENT_CASES = {
                                        r" / --gate-\*: gate margin: expected a number in \(-1, 1\), got 2\.0"),
     "run: unknown clicks policy": (["run", "--data", "OUT", "--out", "OUT/run", "--clicks", "all"],
                                    r"clicks policy: expected one of \['human', 'clicks', 'both'\], got 'all'"),
+    "run: a tuning budget of 0 minutes": (["run", "--data", "OUT", "--out", "OUT/run", "--tune-minutes", "0"],
+                                          r"- --tune-trials / --tune-minutes: tune: minutes must be > 0 \(the time "
+                                          r"budget\), got 0\.0"),
 }
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from shoprank.components.evaluate.component import evaluate_reranker
 from shoprank.components.train.component import train_reranker
+from shoprank.components.tune.component import tune_hyperparameters
 from shoprank.components.value.component import value_data
 from shoprank.pipelines import cli
 from shoprank.pipelines.train_and_deploy import train_and_deploy
@@ -18,6 +19,8 @@ MAPPING = {
     "train_epochs": (train_reranker, "epochs"),
     "train_max_steps": (train_reranker, "max_steps"),
     "train_max_minutes": (train_reranker, "max_minutes"),
+    "tune_trials": (tune_hyperparameters, "trials"),
+    "tune_minutes": (tune_hyperparameters, "minutes"),
     "train_max_length": (train_reranker, "max_length"),
     "price_limits": (train_reranker, "price_limits"),
     "low_price_words": (train_reranker, "low_price_words"),

@@ -16,7 +16,10 @@ def _run(args, cwd):
 
 
 # A few optimizer steps keep the end-to-end run short; quality is measured in benchmarks/.
-QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--max-length", "48"]
+QUICK_TRAINING = ["--train-max-steps", "3", "--train-epochs", "1", "--baselines", "bm25", "--max-length", "48",
+                  "--tune-trials", "0"]
+# One trial (the defaults, at most 30 steps) runs a real Ray Tune search inside the pipeline.
+QUICK_TUNING = ["--tune-trials", "1", "--tune-minutes", "5"]
 
 
 def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
@@ -25,13 +28,14 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     # tests/components/test_evaluate_component.py); to follow a blessed model through deploy and
     # canary, this run is gated by a floor of 0 alone, on the few test queries the small shop has.
     gate = ["--min-ndcg", "0.0", "--no-beat-baselines", "--gate-min-queries", "1"]
-    result = _run(["run", "--data", str(small_data_dir), "--out", str(out)] + gate + QUICK_TRAINING, tmp_path)
+    result = _run(["run", "--data", str(small_data_dir), "--out", str(out)] + gate + QUICK_TRAINING
+                  + QUICK_TUNING, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["succeeded"] is True
     assert set(summary["stages"]) == {
-        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker",
-        "blessing", "deploy-model", "canary-rollout"}
+        "validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "tune-hyperparameters", "train-reranker",
+        "evaluate-reranker", "blessing", "deploy-model", "canary-rollout"}
     ndcg = summary["rankers"]["bm25"]["test"]["ndcg@10"]
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
@@ -46,6 +50,12 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     assert "train: step 1/3" in result.stdout and "ETA" in result.stdout
     model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
     assert (model_dir / "manifest.json").exists() and (model_dir / "model.onnx").exists()
+    tune = summary["stages"]["tune-hyperparameters"]
+    assert tune["metrics"]["trials_run"] == 1 and 0 < tune["metrics"]["best_ndcg@10"] <= 1
+    best_config = json.loads(tune["parameters"]["best_config_json"])
+    assert best_config["lr"] == 2e-4  # the one trial is the train stage's own config
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert all(manifest["training_config"][k] == v for k, v in best_config.items())
     scored = pd.read_parquet(summary["stages"]["value-data"]["artifacts"]["scored_pairs"])
     assert {"value", "weight"} <= set(scored.columns)
     report = Path(summary["stages"]["validate-data"]["artifacts"]["report"])

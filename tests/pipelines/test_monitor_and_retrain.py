@@ -12,7 +12,7 @@ from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, 
 from shoprank.pipelines.monitor_and_retrain import monitor_and_retrain
 
 RETRAIN_STAGES = {"validate-data", "prepare-pairs", "evaluate-baseline", "value-data", "train-reranker", "evaluate-reranker"}
-QUICK = dict(embeddings=False, seed=7, train_max_steps=3, train_epochs=1, baselines="bm25")
+QUICK = dict(embeddings=False, seed=7, train_max_steps=3, train_epochs=1, baselines="bm25", tune_trials=0)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,8 @@ def test_the_monitor_restates_the_defaults_of_what_it_runs():
 
     monitor, retrain, drift = (defaults(f) for f in (monitor_and_retrain.pipeline_func, train_and_deploy.pipeline_func,
                                                      detect_drift.python_func))
-    for name in ("seed", "train_epochs", "train_max_steps", "train_max_minutes", "min_ndcg", "min_gain_over_champion",
+    for name in ("seed", "train_epochs", "train_max_steps", "train_max_minutes", "tune_trials", "tune_minutes",
+                 "min_ndcg", "min_gain_over_champion",
                  "champion_model_uri", "baselines", "embedding_cache_dir", "beat_baselines", "gate_margin",
                  "gate_min_queries", "gate_alpha", "require_significance"):
         assert monitor[name] == retrain[name], name

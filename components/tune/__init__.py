@@ -1,0 +1,1 @@
+"""kfp component `tune_hyperparameters`: Ray Tune (ASHA) over short fine-tunes."""

@@ -1,0 +1,69 @@
+"""How a search runs: budgets, scheduler, per-trial resources and where Ray is (TuneSettings)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from shoprank.core.common.errors import ConfigError
+
+SCHEDULERS = ("asha", "fifo")
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneSettings:
+    """Budgets and machinery of one search; every field has a documented default.
+
+    The defaults add at most about 4.5 minutes to `shoprank run` (the 4-minute time budget plus
+    Ray's start; README): up to 8 short fine-tunes of at most 30 steps on 2,400 training pairs,
+    validated on 20 validation queries every 10 steps, ASHA stopping the weak ones at step 10.
+    Trials run one at a time unless the cores (or GPUs) fit more.
+    """
+
+    trials: int = 8                     # trial budget: configurations tried (the first is the defaults, see below)
+    minutes: float = 4.0                # time budget in minutes; running trials stop when it ends (whichever first)
+    seed: int = 0                       # seeds the sampler and every trial's training
+    scheduler: str = "asha"             # asha (Li et al. 2020, arXiv 1810.05934) | fifo (every trial to max_steps)
+    max_steps: int = 30                 # optimizer steps per trial (ASHA's max_t, in steps)
+    grace_steps: int = 10               # ASHA: steps before a trial may be stopped (the first rung)
+    reduction_factor: float = 3.0       # ASHA: 1 in this many trials goes on at each rung
+    eval_every: int = 10                # steps between validations; each one is a report ASHA reads
+    max_pairs: int | None = 2400        # training pairs per trial (whole queries, seeded); None = all
+    validation_queries: int | None = 20  # validation queries a trial is scored on (seeded); None = all
+    include_defaults: bool = True       # the first trial is the train stage's own config (when inside the space)
+    cpus_per_trial: int = 2             # CPUs (and torch threads) per trial; locally at most the machine's cores
+    gpus_per_trial: float = 0.0         # GPU share per trial (0.5 = two trials per GPU)
+    max_concurrent: int | None = None   # trials at once; None = as many as the resources fit
+    max_failures: int = 0               # retries of a failed trial (from its last checkpoint); a deterministic
+                                        # error fails again, so raise it only for lost nodes on a cluster
+    trial_checkpoints: bool = True      # checkpoint a trial where it goes on (past ASHA's first rung, before its
+                                        # last step), so a killed search resumes it rather than restarting it
+    keep_trial_checkpoints: bool = False  # keep them after a search that finished (they are only for resuming)
+    ray_address: str | None = None      # an existing Ray cluster ("auto", "ray://head:10001"); None = RAY_ADDRESS
+                                        # or, without it, a local Ray on this machine's cores
+
+    def __post_init__(self):
+        if self.trials < 1:
+            raise ConfigError(f"tune: trials must be >= 1 (the trial budget), got {self.trials}")
+        if not self.minutes > 0:
+            raise ConfigError(f"tune: minutes must be > 0 (the time budget), got {self.minutes}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"tune: scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
+        for name in ("max_steps", "grace_steps", "eval_every", "cpus_per_trial"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"tune: {name} must be >= 1, got {getattr(self, name)}")
+        if not self.eval_every <= self.grace_steps <= self.max_steps:
+            raise ConfigError(f"tune: need eval_every <= grace_steps <= max_steps (a report at or before the first "
+                              f"rung, the rung within the budget), got {self.eval_every}, {self.grace_steps}, "
+                              f"{self.max_steps}")
+        if not self.reduction_factor > 1:
+            raise ConfigError(f"tune: reduction_factor must be > 1, got {self.reduction_factor}")
+        for name in ("max_pairs", "validation_queries", "max_concurrent"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"tune: {name} must be >= 1 or None, got {value}")
+        if self.gpus_per_trial < 0 or self.max_failures < 0:
+            raise ConfigError(f"tune: gpus_per_trial and max_failures must be >= 0, got {self.gpus_per_trial}, "
+                              f"{self.max_failures}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
