@@ -22,7 +22,7 @@ from shoprank.core.clicks.labels import query_key
 from shoprank.core.clicks.propensity import PropensityFit
 from shoprank.core.data.pairs import PAIR_COLUMNS, PRODUCT_FIELDS
 from shoprank.core.data.schema import canonical_json
-from shoprank.core.evaluation.metrics import ndcg_at_k, reciprocal_rank
+from shoprank.core.evaluation.metrics import per_query_metrics
 from shoprank.core.text.product_text import product_text
 
 SESSION_COLUMNS = ["session_id", "base_query_id", "position", "clicked", "purchased", "history", "has_history"]
@@ -63,19 +63,17 @@ def session_metrics(frame, score_column: str = "score", k: int = 10) -> dict:
     """{"<outcome>_<group>": {"ndcg@10", "mrr", "sessions"}} for outcome bought / clicked and group
     history / nohistory / all. frame: session_pairs rows with a score column."""
     out: dict = {}
+    has_history = frame.groupby("query_id", sort=True)["has_history"].first().astype(bool)
     for outcome, column in (("bought", "purchased"), ("clicked", "clicked")):
-        per_session = []
-        for _, page in frame.groupby("query_id", sort=False):
-            gains = page[column].astype(bool).to_numpy().astype(float)
-            if gains.sum() == 0 or gains.sum() == len(gains):
-                continue  # nothing to rank: no positive, or every result positive
-            scores = page[score_column].to_numpy(float)
-            per_session.append((bool(page["has_history"].iloc[0]), ndcg_at_k(gains, k, scores),
-                                reciprocal_rank(gains, relevant=1, scores=scores)))
+        # Sessions with no positive, or only positives, have nothing to rank: left out (core/evaluation/metrics.py).
+        ranked = frame[["query_id", score_column]].assign(label=frame[column].astype(bool).astype("int64"))
+        per_session = per_query_metrics(ranked, score_column, k=k, relevant=1).set_index("query_id")
+        per_session = per_session[per_session["left_out"] == ""]
+        history = has_history.reindex(per_session.index)
         for group in GROUPS + ("all",):
-            chosen = [(n, r) for has, n, r in per_session if group == "all" or has == (group == "history")]
+            chosen = per_session if group == "all" else per_session[history == (group == "history")]
             out[f"{outcome}_{group}"] = {
-                "ndcg@10": float(np.mean([n for n, _ in chosen])) if chosen else float("nan"),
-                "mrr": float(np.mean([r for _, r in chosen])) if chosen else float("nan"),
-                "sessions": len(chosen)}
+                "ndcg@10": float(chosen[f"ndcg@{k}"].mean()) if len(chosen) else float("nan"),
+                "mrr": float(chosen["mrr"].mean()) if len(chosen) else float("nan"),
+                "sessions": int(len(chosen))}
     return out
