@@ -51,14 +51,30 @@ def load_pairs(data: str, workdir: Path):
     return read_pairs(workdir / "pairs.parquet")
 
 
-def baseline_scores(pairs) -> dict:
+def baseline_scores(pairs, cache_dir: str | None = None) -> dict:
     """name -> scores of every pair (BM25's IDF from all judged products, as the evaluate stage)."""
     from shoprank.core.ranking.baselines import msmarco_scores, zeroshot_scores
     from shoprank.core.ranking.bm25 import bm25_scores
 
     queries, texts = pairs["query"].astype(str).tolist(), pairs["product_text"].astype(str).tolist()
-    return {"bm25": bm25_scores(pairs), "zeroshot": zeroshot_scores(queries, texts),
-            "msmarco": msmarco_scores(queries, texts)}
+    return {"bm25": bm25_scores(pairs), "zeroshot": zeroshot_scores(queries, texts, cache_dir=cache_dir),
+            "msmarco": _cached(cache_dir, "msmarco", queries, texts, msmarco_scores)}
+
+
+def _cached(cache_dir: str | None, name: str, queries: list, texts: list, score):
+    """score(queries, texts), kept in cache_dir under a hash of the pairs (the runs of one data set share it)."""
+    if cache_dir is None:
+        return score(queries, texts)
+    import hashlib
+
+    digest = hashlib.sha256("\x1e".join(q + "\x1f" + t for q, t in zip(queries, texts)).encode()).hexdigest()[:24]
+    path = Path(cache_dir) / f"{name}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    scores = score(queries, texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, scores)
+    return scores
 
 
 def per_query_ndcg(frame, column: str, relevant: int):
@@ -99,14 +115,15 @@ def train_candidate(pairs, overrides: dict, budget_minutes: float | None, quick:
     return held_out.assign(score=np.asarray(scores, dtype=np.float64)), result
 
 
-def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: bool) -> dict:
+def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: bool,
+              cache_dir: str | None = None) -> dict:
     from shoprank.core.evaluation.metrics import rank_metrics, relevant_label
 
     with tempfile.TemporaryDirectory() as tmp:
         pairs = load_pairs(data, Path(tmp))
     relevant = relevant_label(pairs["label"])
     started = time.perf_counter()
-    scored = pairs.assign(**{f"score_{n}": s for n, s in baseline_scores(pairs).items()})
+    scored = pairs.assign(**{f"score_{n}": s for n, s in baseline_scores(pairs, cache_dir).items()})
     baseline_minutes = (time.perf_counter() - started) / 60
     runs = {}
     for name, overrides in candidates.items():
@@ -167,6 +184,7 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=None, help="training minutes (default: no budget)")
     parser.add_argument("--candidates", default=",".join(CANDIDATES), help=f"comma-separated, of {list(CANDIDATES)}")
     parser.add_argument("--quick", action="store_true", help="30 training steps per candidate (CI size)")
+    parser.add_argument("--cache-dir", default=None, help="zero-shot embedding cache (reused across runs)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     names = [c for c in args.candidates.split(",") if c]
@@ -175,7 +193,8 @@ def main() -> None:
         parser.error(f"--candidates: expected names from {list(CANDIDATES)}, got {args.candidates!r}")
     reports = []
     for data in args.data:
-        report = benchmark(data, {c: CANDIDATES[c] for c in names}, args.budget_minutes, args.quick)
+        report = benchmark(data, {c: CANDIDATES[c] for c in names}, args.budget_minutes, args.quick,
+                           args.cache_dir)
         print_table(report)
         reports.append(report)
     first = reports[0]
