@@ -186,7 +186,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="30 training steps per candidate (CI size)")
     parser.add_argument("--cache-dir", default=None, help="zero-shot embedding cache (reused across runs)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    # Progress lines (every 15 s) and the stages' summaries go to stderr; the tables to stdout.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     names = [c for c in args.candidates.split(",") if c]
     unknown = [c for c in names if c not in CANDIDATES]
     if unknown or not names:

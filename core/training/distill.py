@@ -51,7 +51,8 @@ def check_teacher(teacher: str | None, weight: float) -> None:
 
 def with_teacher_scores(train_frame, teacher: str | None, weight: float):
     """train_frame with a `teacher_score` column (standardised teacher logits), or unchanged when
-    distillation is off or the teacher ranks the training labels no better than BM25.
+    distillation is off or the teacher ranks the training labels no better than BM25. A
+    `teacher_score` column already there (no NaN) is taken as the teacher's scores (no rescoring).
 
     train_frame: the training pairs (query, product_text, label, query_id, product_id columns).
     Returns (frame, info) where info says what happened: teacher, ndcg@10 of teacher and BM25 on
@@ -66,9 +67,13 @@ def with_teacher_scores(train_frame, teacher: str | None, weight: float):
     from shoprank.core.ranking.bm25 import bm25_scores
 
     started = time.perf_counter()
-    log.info("distill: the %s teacher scores %d training pairs", teacher, len(train_frame))
-    raw = msmarco_scores(train_frame["query"].astype(str).tolist(), train_frame["product_text"].astype(str).tolist(),
-                         max_length=TEACHER_MAX_LENGTH)
+    if TEACHER_COLUMN in train_frame and train_frame[TEACHER_COLUMN].notna().all():
+        # Scored before (e.g. once for every trial of a tuning run): standardising again changes nothing.
+        raw = train_frame[TEACHER_COLUMN].to_numpy(np.float64)
+    else:
+        log.info("distill: the %s teacher scores %d training pairs", teacher, len(train_frame))
+        raw = msmarco_scores(train_frame["query"].astype(str).tolist(),
+                             train_frame["product_text"].astype(str).tolist(), max_length=TEACHER_MAX_LENGTH)
     relevant = relevant_label(train_frame["label"])
     scored = train_frame.assign(_teacher=raw, _bm25=bm25_scores(train_frame))
     teacher_ndcg = rank_metrics(scored, "_teacher", relevant=relevant)["ndcg@10"]

@@ -98,3 +98,11 @@ def test_a_run_with_a_teacher_learns_and_reports_it(tmp_path):
     alone = train(frame, tmp_path / "m3", TrainConfig(**{**config.to_dict(), "distill_weight": 0.0}))
     assert not alone["distillation"]["used"]
     assert alone["weights_sha256"] != result["weights_sha256"]
+
+
+def test_scores_already_in_the_frame_are_reused_not_recomputed():
+    frame = shop_pairs(ENGLISH)
+    scored, _ = with_teacher_scores(frame, "msmarco", 1.0)
+    again, info = with_teacher_scores(scored, "msmarco", 1.0)
+    assert info["used"]
+    np.testing.assert_allclose(again[TEACHER_COLUMN], scored[TEACHER_COLUMN], atol=1e-5)
