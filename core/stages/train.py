@@ -59,4 +59,11 @@ def stage_metrics(result: dict) -> dict:
     keys = ("validation_ndcg@10", "steps", "best_step", "epochs_completed", "train_pairs", "train_queries",
             "pairs_seen", "schedule_completed", "train_seconds", "pairs_per_s", "final_loss", "world_size",
             "max_length", "fields_whole_share")
-    return {k: float(result[k]) for k in keys if isinstance(result.get(k), (int, float))}
+    metrics = {k: float(result[k]) for k in keys if isinstance(result.get(k), (int, float))}
+    distill = result.get("distillation") or {}
+    # What the warm start did (core/training/distill.py): 1.0 when the teacher's margins were learnt.
+    metrics["distilled"] = float(bool(distill.get("used")))
+    for key in ("teacher_ndcg10", "bm25_ndcg10", "seconds"):
+        if isinstance(distill.get(key), (int, float)):
+            metrics[f"distill_{key}"] = float(distill[key])
+    return metrics

@@ -15,6 +15,7 @@ import logging
 import numpy as np
 
 from shoprank.core.text.pair_format import PairFormat, tokenize_pairs
+from shoprank.core.training.distill import TEACHER_COLUMN
 from shoprank.core.text.query_features import format_pairs
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Examples:
     groups: np.ndarray
     query_ids: np.ndarray
     product_ids: np.ndarray
+    teacher: np.ndarray | None = None  # standardised teacher score per row (distillation), or None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -83,7 +85,8 @@ class Examples:
         _, groups = np.unique(self.groups[keep], return_inverse=True)  # queries stay numbered 0..n-1
         return Examples(ids=[self.ids[i] for i in keep], type_ids=[self.type_ids[i] for i in keep],
                         labels=self.labels[keep], weights=self.weights[keep], groups=groups.astype(np.int64),
-                        query_ids=self.query_ids[keep], product_ids=self.product_ids[keep])
+                        query_ids=self.query_ids[keep], product_ids=self.product_ids[keep],
+                        teacher=None if self.teacher is None else self.teacher[keep])
 
 
 def by_query(frame):
@@ -136,6 +139,7 @@ def tokenize_examples(frame, tokenizer, max_length: int, pair_format: PairFormat
         groups=groups.astype(np.int64),
         query_ids=query_ids,
         product_ids=frame["product_id"].astype(str).to_numpy() if "product_id" in frame else np.arange(len(frame)).astype(str),
+        teacher=frame[TEACHER_COLUMN].to_numpy(np.float32) if TEACHER_COLUMN in frame else None,
     )
 
 
@@ -199,7 +203,7 @@ def collate(examples: Examples, rows: np.ndarray, pad_id: int = 0, width_multipl
         mask[r, :n] = 1
     # Query slots renumbered 0..k-1 within the batch for the list losses.
     _, groups = np.unique(examples.groups[rows], return_inverse=True)
-    return {
+    batch = {
         "input_ids": torch.from_numpy(input_ids),
         "attention_mask": torch.from_numpy(mask),
         "token_type_ids": torch.from_numpy(type_ids),
@@ -207,3 +211,6 @@ def collate(examples: Examples, rows: np.ndarray, pad_id: int = 0, width_multipl
         "weights": torch.from_numpy(examples.weights[rows]),
         "groups": torch.from_numpy(groups.astype(np.int64)),
     }
+    if examples.teacher is not None:
+        batch["teacher"] = torch.from_numpy(examples.teacher[rows])
+    return batch

@@ -9,6 +9,7 @@ from shoprank.core.common.errors import ConfigError
 from shoprank.core.common.precision import check_precision
 from shoprank.core.text.locale_words import DEFAULT_LOCALE
 from shoprank.core.text.pair_format import PairFormat
+from shoprank.core.training.distill import check_teacher
 from shoprank.core.training.losses import LOSSES
 
 _UNKEYED_FIELDS = ("log_every", "checkpoint_every", "num_threads", "max_minutes")
@@ -66,11 +67,17 @@ class TrainConfig:
     num_threads: int | None = None   # torch CPU threads; None = torch's default
     eval_batch_size: int = 128
     init_model_dir: str | None = None  # None = the packaged all-MiniLM-L6-v2 encoder
+    # Warm start by distillation (core/training/distill.py): the MS MARCO cross-encoder scores the training
+    # pairs and the student also learns its score margins (Margin-MSE, Hofstaetter et al. 2020); off by itself
+    # when the teacher ranks the training labels no better than BM25 (e.g. another language).
+    distill_teacher: str | None = "msmarco"  # msmarco | None (off)
+    distill_weight: float = 1.0      # weight of the Margin-MSE term next to the label loss; 0 = off
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         check_precision(self.precision)
+        check_teacher(self.distill_teacher, self.distill_weight)
         for name in ("batch_size", "epochs", "grad_accum", "list_size", "max_length", "eval_batch_size"):
             if name == "max_length" and self.max_length is None:
                 continue

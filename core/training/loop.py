@@ -23,6 +23,7 @@ import numpy as np
 from shoprank.core.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from shoprank.core.common.errors import ConfigError, SchemaError
 from shoprank.core.training.graphed_step import GRAPH_WIDTH_MULTIPLE, GraphedForwardBackward, graph_safe_attention_mask
+from shoprank.core.training.distill import TEACHER_COLUMN, margin_mse_loss, with_teacher_scores
 from shoprank.core.training.losses import ranking_loss
 from shoprank.core.evaluation.metrics import rank_metrics
 from shoprank.core.common.precision import forward_context, resolve_bf16
@@ -127,6 +128,7 @@ class _Run:
                             if n in ("input_ids", "attention_mask", "token_type_ids")]
         self.pad_id = self.tokenizer.pad_token_id or 0
         self.max_length, self.fields_whole_share = self._max_length(frame)
+        frame, self.distill_info = with_teacher(frame, config)
         self.epoch_ex = training_examples(frame, config, self.tokenizer, self.max_length)
         self.train_ex = self.epoch_ex[0]
         valid_frame = frame[frame["split"] == "validation"]
@@ -263,7 +265,11 @@ class _Run:
         with self.forward_context():
             logits = self.model(**inputs).logits[:, 0]
         loss = ranking_loss(self.config.loss, logits.float(), batch["labels"], batch["weights"], batch["groups"],
-                            n_groups=n_groups) / divisor
+                            n_groups=n_groups)
+        if "teacher" in batch:
+            loss = loss + self.config.distill_weight * margin_mse_loss(logits.float(), batch["teacher"], batch["groups"],
+                                                                       n_groups)
+        loss = loss / divisor
         loss.backward()
         return loss.detach()
 
@@ -447,6 +453,7 @@ class _Run:
             "data_fingerprint": self.fingerprint,
             "weights_sha256": weights_sha256(self.core_model),
             "config": self.config.to_dict(),
+            "distillation": self.distill_info,
         }
 
 
@@ -471,6 +478,15 @@ def run_epoch_batches(examples, epoch: int, config: TrainConfig) -> list[np.ndar
     """One epoch's batches as the config's run draws them, before they are dealt out to ranks."""
     return epoch_batches(examples, epoch, config.seed, config.batch_size, config.loss != "pointwise",
                          config.list_size)
+
+
+def with_teacher(frame, config: TrainConfig):
+    """(frame with the teacher's standardised scores on the training rows, what distillation did);
+    the frame unchanged when it is off (core/training/distill.py)."""
+    scored, info = with_teacher_scores(_training_rows(frame, config), config.distill_teacher, config.distill_weight)
+    if TEACHER_COLUMN not in scored:
+        return frame, info
+    return frame.assign(**{TEACHER_COLUMN: scored[TEACHER_COLUMN].reindex(frame.index)}), info
 
 
 def _training_rows(frame, config: TrainConfig):

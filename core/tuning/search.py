@@ -26,6 +26,7 @@ import numpy as np
 from shoprank.core.common.errors import ConfigError, DataValidationError, SchemaError
 from shoprank.core.training.batches import data_fingerprint
 from shoprank.core.training.config import TrainConfig
+from shoprank.core.training.loop import with_teacher
 from shoprank.core.tuning.result import SearchFailedError, SearchResult, failure_message, trial_record
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import SearchSpace
@@ -62,6 +63,8 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
     for params in [defaults] if defaults else []:
         trial_config(base, params, settings)  # the budgets themselves must be acceptable to TrainConfig
     key = search_key(frame, space, settings, base)
+    # The distillation teacher scores the training rows once here, not once per trial (core/training/distill.py).
+    frame, _ = with_teacher(frame, base)
     local_dir = "://" not in str(search_dir)
     search_dir = Path(search_dir).resolve() if local_dir else str(search_dir)
     name = f"search-{key[:12]}"

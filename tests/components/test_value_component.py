@@ -51,6 +51,8 @@ def test_weight_policy_writes_value_and_weight_columns_metrics_and_report(tmp_pa
     assert metrics["method"] == "knn_shapley" and metrics["n"] == int(train.sum())
     assert 0 < metrics["estimated_noisy_share"] < 0.6 and metrics["seconds"] > 0
     assert metrics["n_validation"] == int((pairs["split"] == "validation").sum())
+    # Test rows are never read by valuation, so their texts are not encoded.
+    assert metrics["embedded_rows"] == int(pairs["split"].isin(["train", "validation"]).sum()) < len(pairs)
 
     page = open(outputs["report"].path, encoding="utf-8").read()
     assert "most suspicious pairs" in page and "data:image/png;base64," in page
