@@ -38,9 +38,9 @@ log = logging.getLogger("benchmarks.clicks")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="150 queries, 60 steps per model")
+    parser.add_argument("--quick", action="store_true", help="150 queries, 60 steps per model (--steps overrides)")
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--steps", type=int, default=300, help="optimizer steps per model")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per model (default 300)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--taste-strength", type=float, default=1.5)
     parser.add_argument("--shoppers", type=int, default=300)
@@ -49,7 +49,8 @@ def parse_args(argv=None):
                         help="share of the logging ranker's noise that repeats per query (its persistent mistakes)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.queries, args.steps = 150, 60
+        args.queries = 150
+    args.steps = args.steps or (60 if args.quick else 300)
     return args
 
 
@@ -119,6 +120,7 @@ def main(argv=None) -> dict:
         for name, frame in (("human", human), ("clicks_debiased", clicks), ("clicks_raw", raw)):
             scores, minutes[name] = train_and_score(frame, test, Path(tmp) / name, train_config(args))
             results[f"ndcg10_{name}"] = rank_metrics(test.assign(score=scores))["ndcg@10"]
+            print(f"{name}: test NDCG@10 {results[f'ndcg10_{name}']:.4f} ({minutes[name]:.1f} min training)", flush=True)
         results["ndcg10_bm25"] = rank_metrics(test.assign(score=bm25_scores(test)))["ndcg@10"]
 
         splits = dict(zip(human["query_id"], human["split"]))
@@ -130,6 +132,8 @@ def main(argv=None) -> dict:
             scores, minutes[name] = train_and_score(frame, held_out if personal else held_out.assign(history=""),
                                                     Path(tmp) / name, train_config(args, personal, max_length=96))
             per_ranker[name] = session_metrics(held_out.assign(score=scores))
+            print(f"{name}: bought NDCG@10 with history {per_ranker[name]['bought_history']['ndcg@10']:.4f}, without "
+                  f"{per_ranker[name]['bought_nohistory']['ndcg@10']:.4f} ({minutes[name]:.1f} min training)", flush=True)
     for ranker, metrics in per_ranker.items():
         for key, value in metrics.items():
             results[f"ndcg10_{key}_{ranker}"] = value["ndcg@10"]
