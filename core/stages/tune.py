@@ -55,6 +55,10 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     from shoprank.core.tuning.search import run_search
     from shoprank.core.valuation.reapply import reapply_policy
 
+    from shoprank.core.training.loop import with_teacher
+
+    # The distillation teacher scores the training rows once: the trials and the train stage reuse the column.
+    pairs, _ = with_teacher(pairs, base)
     result = run_search(pairs, search_dir, space, settings, base)
     record = result.to_dict()
     Path(best_config_path).write_text(json.dumps(result.train_overrides, sort_keys=True))
