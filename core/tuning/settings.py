@@ -9,12 +9,35 @@ from shoprank.core.common.errors import ConfigError
 SCHEDULERS = ("asha", "fifo")
 
 
+def check_field_types(settings) -> None:
+    """ConfigError naming the first field whose value is not of its declared kind (int, float, bool, str,
+    optionally None), e.g. "2" for minutes or 2.5 for trials; a float must also be finite."""
+    import math
+    import typing
+
+    hints = typing.get_type_hints(type(settings))
+    for field in dataclasses.fields(settings):
+        value, hint = getattr(settings, field.name), hints[field.name]
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+        if value is None and type(None) in typing.get_args(hint):
+            continue
+        kind = kinds[0]
+        ok = (isinstance(value, bool) if kind is bool else
+              isinstance(value, int) and not isinstance(value, bool) if kind is int else
+              isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+              if kind is float else isinstance(value, kind))
+        if not ok:
+            raise ConfigError(f"tune: {field.name} must be {'a finite number' if kind is float else kind.__name__}"
+                              f"{' or None' if type(None) in typing.get_args(hint) else ''}, got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class TuneSettings:
     """Budgets and machinery of one search; every field has a documented default.
 
-    The defaults add at most about 4.5 minutes to `shoprank run` (the 4-minute time budget plus
-    Ray's start; README): up to 8 short fine-tunes of at most 30 steps on 2,400 training pairs,
+    The defaults add about 4.5 minutes of search to `shoprank run` (the 4-minute time budget plus
+    Ray's start; README), after the distillation teacher scores the training rows once (the train
+    stage reuses those scores): up to 8 short fine-tunes of at most 30 steps on 2,400 training pairs,
     validated on 20 validation queries every 10 steps, ASHA stopping the weak ones at step 10.
     Trials run one at a time unless the cores (or GPUs) fit more.
     """
@@ -42,6 +65,7 @@ class TuneSettings:
                                         # or, without it, a local Ray on this machine's cores
 
     def __post_init__(self):
+        check_field_types(self)
         if self.trials < 1:
             raise ConfigError(f"tune: trials must be >= 1 (the trial budget), got {self.trials}")
         if not self.minutes > 0:

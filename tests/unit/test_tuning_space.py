@@ -76,6 +76,12 @@ def test_epochs_and_steps_can_be_searched_and_bound_the_trial():
     (dict(scheduler="pbt"), "scheduler must be one of"),
     (dict(reduction_factor=1), "reduction_factor must be > 1"),
     (dict(max_pairs=0), "max_pairs must be >= 1 or None"),
+    (dict(minutes="2"), "minutes must be a finite number, got '2'"),
+    (dict(minutes=float("inf")), "minutes must be a finite number, got inf"),
+    (dict(trials=2.5), "trials must be int, got 2.5"),
+    (dict(trials=True), "trials must be int, got True"),
+    (dict(gpus_per_trial="half"), "gpus_per_trial must be a finite number, got 'half'"),
+    (dict(max_pairs="x"), "max_pairs must be int or None, got 'x'"),
 ])
 def test_bad_settings_are_refused(fields, message):
     with pytest.raises(ConfigError, match=message):
