@@ -89,9 +89,14 @@ class ScoringEngine:
                 self._running = True
                 loop.create_task(self._drain())
 
+    def _pairs(self, requests: Sequence[RankRequest]) -> list:
+        """Each request's (queries, texts) in the model's pair format, with its locale and shopper history."""
+        return [candidate_pairs(self.ranker, r.query, r.candidates, locale=r.locale, history=r.history)
+                for r in requests]
+
     def _prepare(self, requests: Sequence[RankRequest]) -> list | None:
         try:
-            return [candidate_pairs(self.ranker, r.query, r.candidates, history=r.history) for r in requests]
+            return self._pairs(requests)
         except Exception:  # noqa: BLE001 - the worker prepares again and isolates the failure
             return None
 
@@ -112,7 +117,7 @@ class ScoringEngine:
         hits_before = self.cache.hits if self.cache else 0
         misses_before = self.cache.misses if self.cache else 0
         if prepared is None:
-            prepared = [candidate_pairs(self.ranker, r.query, r.candidates, history=r.history) for r in requests]
+            prepared = self._pairs(requests)
         results = score_prepared(self.ranker, prepared, cache=self.cache, batch_size=self.config.batch_size,
                                  max_tokens=self.config.max_batch_tokens)
         for request, scores in zip(requests, results):

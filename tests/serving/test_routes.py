@@ -26,6 +26,19 @@ def reference(served_model_dir):
     return Reranker.load(served_model_dir, precision="fp32")
 
 
+def test_v1_locale_reaches_scoring(client, reference):
+    cands = candidates(6)
+    query = "red shoe under $30"
+    r = client.post("/v1/models/shoprank:predict", json={"instances": [
+        {"query": query, "candidates": cands, "locale": "xx_XX"}, {"query": query, "candidates": cands}]})
+    assert r.status_code == 200, r.text
+    with_locale, without = (p["scores"] for p in r.json()["predictions"])
+    # a locale with no words table reads no price limit, as evaluation scores such a query
+    np.testing.assert_allclose(with_locale, score_candidates(reference, query, cands, locale="xx_XX"), atol=1e-5)
+    np.testing.assert_allclose(without, score_candidates(reference, query, cands), atol=1e-5)
+    assert not np.allclose(with_locale, without, atol=1e-5)
+
+
 def test_v1_scores_equal_reranker_score(client, reference):
     cands = candidates(6)
     r = client.post("/v1/models/shoprank:predict", json={"instances": [
