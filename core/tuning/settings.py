@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 
 from shoprank.core.common.errors import ConfigError
 
 SCHEDULERS = ("asha", "fifo")
 
 
-def check_field_types(settings) -> None:
-    """ConfigError naming the first field whose value is not of its declared kind (int, float, bool, str,
-    optionally None), e.g. "2" for minutes or 2.5 for trials; a float must also be finite."""
-    import math
-    import typing
+def is_of_type(value, type_name: str) -> bool:
+    """Whether value is of the plain kind type_name ("bool", "int", "float" or "str"): a bool is no
+    int or float here, and a float must be finite."""
+    if type_name == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if type_name == "int":
+        return isinstance(value, int)
+    if type_name == "float":
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, str)
 
+
+def check_field_types(settings) -> None:
+    """ConfigError naming the first field whose value is not of its declared kind (is_of_type; the
+    field may be None where it is declared optional), e.g. "2" for minutes or 2.5 for trials."""
     hints = typing.get_type_hints(type(settings))
     for field in dataclasses.fields(settings):
         value, hint = getattr(settings, field.name), hints[field.name]
-        kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
-        if value is None and type(None) in typing.get_args(hint):
-            continue
-        kind = kinds[0]
-        ok = (isinstance(value, bool) if kind is bool else
-              isinstance(value, int) and not isinstance(value, bool) if kind is int else
-              isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-              if kind is float else isinstance(value, kind))
-        if not ok:
-            raise ConfigError(f"tune: {field.name} must be {'a finite number' if kind is float else kind.__name__}"
-                              f"{' or None' if type(None) in typing.get_args(hint) else ''}, got {value!r}")
+        nullable = type(None) in typing.get_args(hint)
+        kind = next((k for k in typing.get_args(hint) if k is not type(None)), hint).__name__
+        if not (value is None and nullable) and not is_of_type(value, kind):
+            raise ConfigError(f"tune: {field.name} must be {'a finite number' if kind == 'float' else kind}"
+                              f"{' or None' if nullable else ''}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)

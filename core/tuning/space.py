@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from typing import Any, Mapping
 
 from shoprank.core.common.errors import ConfigError
 from shoprank.core.training.config import TrainConfig
+from shoprank.core.tuning.settings import is_of_type
 from shoprank.core.valuation.reapply import AS_VALUED, ValuePolicyChoice
 
 KINDS = ("choice", "uniform", "loguniform", "int")
@@ -193,7 +193,7 @@ def _dimension(name: str, spec) -> Dimension:
         if len({json.dumps(v) for v in values}) != len(values):
             raise ConfigError(f"search space: {name} choice lists a value twice: {values}")
         for value in values:
-            if not (value is None and nullable) and not _is_type(value, base_type):
+            if not (value is None and nullable) and not is_of_type(value, base_type):
                 raise ConfigError(f"search space: {name} expects {base_type} values, got {value!r}")
         return Dimension(name, kind, values=tuple(values))
     low, high = spec.get("low"), spec.get("high")
@@ -201,27 +201,15 @@ def _dimension(name: str, spec) -> Dimension:
     if not numeric:
         raise ConfigError(f"search space: {name} is a {base_type}; a {kind} range cannot produce one "
                           f"(use a choice{' or an int range' if base_type == 'int' else ''})")
-    if kind == "int" and not (_is_type(low, "int") and _is_type(high, "int")):
+    if kind == "int" and not (is_of_type(low, "int") and is_of_type(high, "int")):
         raise ConfigError(f"search space: {name} int range needs integer low and high, got {low!r}, {high!r}")
     if kind != "int" and base_type == "int":
         raise ConfigError(f"search space: {name} is an integer; use an int range or a choice, not {kind}")
-    if not (_is_type(low, "float") and _is_type(high, "float")) or not low < high:
+    if not (is_of_type(low, "float") and is_of_type(high, "float")) or not low < high:
         raise ConfigError(f"search space: {name} {kind} needs finite numbers low < high, got low={low!r}, high={high!r}")
     if kind == "loguniform" and low <= 0:
         raise ConfigError(f"search space: {name} loguniform needs low > 0, got {low}")
     return Dimension(name, kind, low=low, high=high)
-
-
-def _is_type(value, base_type: str) -> bool:
-    if base_type == "bool":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if base_type == "int":
-        return isinstance(value, int)
-    if base_type == "float":
-        return isinstance(value, (int, float)) and math.isfinite(value)
-    return isinstance(value, str)
 
 
 def _check_accepted(dim: Dimension, base: TrainConfig) -> None:
