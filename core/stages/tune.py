@@ -56,9 +56,9 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     from shoprank.core.valuation.reapply import reapply_policy
 
     from shoprank.core.training.loop import with_teacher
-    from shoprank.core.tuning.search import trial_pairs
+    from shoprank.core.tuning.search import preflight
 
-    trial_pairs(pairs, space, settings)  # the pairs' own errors first, before the teacher's minutes
+    preflight(pairs, space, settings, base)  # the pairs', space's and address's errors first, before the teacher
     # The distillation teacher scores the training rows once: the trials and the train stage reuse the column.
     pairs, _ = with_teacher(pairs, base)
     result = run_search(pairs, search_dir, space, settings, base)
