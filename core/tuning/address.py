@@ -1,9 +1,8 @@
 """A Ray cluster address, checked in well under a minute before `ray.init` is given it.
 
 `ray.init(address="host:port")` on an address where no Ray listens does not fail: Ray 2.x retries
-its GCS connection (RAY_NUM_REDIS_GET_RETRIES = 20 attempts, each waiting up to ~36 s for the
-GCS; measured with Ray 2.60), so a wrong `--ray-address` costs about ten minutes before any
-error. check_ray_address answers in milliseconds (at most `timeout_s` for a host that drops
+its GCS connection (RAY_NUM_REDIS_GET_RETRIES = 20 attempts; one attempt took 36 s with Ray 2.60
+here), so a wrong `--ray-address` costs many minutes before any error. check_ray_address answers in milliseconds (at most `timeout_s` for a host that drops
 packets): a TCP connect to the address, then the HTTP/2 connection preface (RFC 9113, section
 3.4) that every gRPC server answers with a SETTINGS frame. Ray's GCS (host:port, port 6379 by
 default) and its Ray Client server (ray://host:port, port 10001) both speak gRPC; a web server
