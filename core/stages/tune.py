@@ -35,8 +35,9 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     search_dir: Tune's results and trial checkpoints (a local folder or a URI such as s3://...);
     running the stage again on the same folder resumes the same search. space_json: the search
     space (core/tuning/space.py), "" = DEFAULT_SPACE. base: the train stage's config under each
-    trial. Errors in the space, settings or pairs are raised before any trial starts; a search
-    in which every trial failed raises SearchFailedError naming the first errors.
+    trial. Errors in the space (also against the base model's layers and positions), settings,
+    pairs or cluster address are raised before the teacher and any trial start (search.preflight);
+    a search in which every trial failed raises SearchFailedError naming the first errors.
     """
     from shoprank.core.tuning.report import render_search_report, render_skipped_report
 
