@@ -5,13 +5,12 @@ starts from has a fixed number of layers and position embeddings: frozen_layers 
 1 + num_hidden_layers (the embeddings, then each transformer layer; core/training/model_io.py
 freeze_lowest_layers) fails when a trial loads the model, and max_length above
 max_position_embeddings indexes past the position table once a pair is that long. Both limits
-are read from the model folder's config.json (Hugging Face `PretrainedConfig` keys), without
+are read from the model folder's config.json (Hugging Face `PretrainedConfig`), without
 loading weights.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -25,21 +24,24 @@ MODEL_CONFIG = "config.json"
 
 def model_limits(model_dir: str | Path) -> dict[str, int]:
     """{"frozen_layers": most layers that can be frozen, "max_length": most tokens per pair} of the
-    model in model_dir (only the limits its config.json states).
+    model in model_dir (only the limits its config states), read with transformers' AutoConfig as
+    the trial's model loading reads it (core/training/model_io.py).
 
-    Raises ConfigError naming the folder when it has no readable config.json.
+    Raises ConfigError naming the folder when it holds no readable model config.
     """
-    path = Path(model_dir) / MODEL_CONFIG
+    from transformers import AutoConfig
+
     try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        config = AutoConfig.from_pretrained(str(model_dir))
+    except (OSError, ValueError) as err:
         raise ConfigError(f"tune: init_model_dir: expected a Hugging Face model folder with {MODEL_CONFIG} at "
-                          f"{model_dir}, could not read it ({err})") from None
+                          f"{model_dir}, could not read it ({str(err)[:200]})") from None
     limits = {}
-    if isinstance(config.get("num_hidden_layers"), int):
-        limits["frozen_layers"] = config["num_hidden_layers"] + 1  # the embeddings, then each layer
-    if isinstance(config.get("max_position_embeddings"), int):
-        limits["max_length"] = config["max_position_embeddings"]
+    layers, positions = getattr(config, "num_hidden_layers", None), getattr(config, "max_position_embeddings", None)
+    if isinstance(layers, int):
+        limits["frozen_layers"] = layers + 1  # the embeddings, then each layer
+    if isinstance(positions, int):
+        limits["max_length"] = positions
     return limits
 
 

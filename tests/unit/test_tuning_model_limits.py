@@ -49,7 +49,8 @@ def test_a_value_beyond_the_model_names_it_and_the_limit(space, base, message):
 
 
 def test_the_limits_come_from_the_init_model_dir(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 2, "max_position_embeddings": 128}))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2,
+                                                      "max_position_embeddings": 128}))
     base = TrainConfig(init_model_dir=str(tmp_path))
     check_space_fits_model(SearchSpace.from_dict({"frozen_layers": {"type": "choice", "values": [0, 3]}}), base)
     with pytest.raises(ConfigError, match=r"frozen_layers=4 is more than the model at .* \(at most 3: the embeddings "
