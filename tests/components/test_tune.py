@@ -90,7 +90,7 @@ def test_search_returns_a_config_inside_the_space_and_goes_on_after_a_trial_rais
     assert SearchSpace.from_dict(SPACE).contains(result.best.params)
     assert result.best.status != "failed" and result.best.best_ndcg > 0
     failed = [t for t in result.trials if t.status == "failed"]
-    assert failed and all("trial diverged at step 4" in t.error for t in failed)
+    assert failed and all("trial diverged at step" in t.error for t in failed)
     # Trials after the first failure still ran and scored.
     assert any(t.number > failed[0].number and t.best_ndcg is not None for t in result.trials)
     # Trial 0 is the defaults; ASHA stopped at least one trial at its first rung (step 4 of 12).

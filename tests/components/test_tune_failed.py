@@ -28,7 +28,7 @@ def test_all_trials_failing_fails_the_search_naming_their_errors_and_keeps_ray_l
                                                                          "high": 1e-3}}
     settings = TuneSettings(trials=2, minutes=5, seed=0, max_pairs=None, validation_queries=None, cpus_per_trial=1,
                             max_steps=12, grace_steps=4, eval_every=4)
-    with pytest.raises(SearchFailedError, match=r"all 2 trials failed.*trial 0: .*trial diverged at step 4"):
+    with pytest.raises(SearchFailedError, match=r"all 2 trials failed.*trial 0: .*trial diverged at step \d+"):
         run_search(pairs, tmp_path / "search", space, settings, base)
     assert not ray.is_initialized()
     # The README's promise: the temp dir (session logs of every Ray process) is kept when the search fails.
