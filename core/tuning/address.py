@@ -10,8 +10,9 @@ there (often the dashboard, port 8265, which `ray job submit` takes but `ray.ini
 answers HTTP/1.1 or closes the connection, and is named as such.
 
 "auto" and "local" are Ray's own words (the cluster this machine's Ray started, or a new local
-one) and are passed to Ray unchecked; so is any address when RAY_USE_TLS is on (the handshake
-is then TLS first).
+one) and are passed to Ray unchecked, except that, as in ray.init, RAY_ADDRESS stands for a
+missing address or "auto" (effective_ray_address); any address is passed unchecked when
+RAY_USE_TLS is on (the handshake is then TLS first).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ _EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # length 0, type SETT
 _SETTINGS_TYPE = 0x04
 _EXPECTED = (f"a Ray GCS address host:port (default port {GCS_PORT}) or a Ray Client address "
              f"ray://host:port (default port {CLIENT_PORT})")
+
+
+def effective_ray_address(address: str | None) -> str | None:
+    """The address ray.init will use: RAY_ADDRESS when address is None, "" or "auto" and the
+    variable is set (Ray's own rule, ray/_private/worker.py init), else address."""
+    env = os.environ.get("RAY_ADDRESS") or None
+    return env if env and (not address or address == "auto") else (address or None)
 
 
 def parse_ray_address(address: str) -> tuple[str, int, bool] | None:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from shoprank.core.common.errors import ConfigError
-from shoprank.core.tuning.address import check_ray_address
+from shoprank.core.tuning.address import check_ray_address, effective_ray_address
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def ray_runtime(address: str | None, temp_dir: str | Path, num_cpus: int | None 
     if ray.is_initialized():
         yield ray.cluster_resources()
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = effective_ray_address(address)
     if address:
         log.info("tune: connecting to the Ray cluster at %s", address)
         check_ray_address(address)

@@ -103,14 +103,12 @@ def preflight(pairs, space: SearchSpace, settings: TuneSettings, base: TrainConf
     (core/tuning/model_limits.py) and a cluster address, when one is set, answers
     (core/tuning/address.py): what would otherwise fail only in a trial, or after minutes of
     ray.init's retries, fails here with a typed error naming the value."""
-    import os
-
-    from shoprank.core.tuning.address import check_ray_address
+    from shoprank.core.tuning.address import check_ray_address, effective_ray_address
     from shoprank.core.tuning.model_limits import check_space_fits_model
 
     frame = trial_pairs(pairs, space, settings)
     check_space_fits_model(space, base)
-    address = settings.ray_address or os.environ.get("RAY_ADDRESS")
+    address = effective_ray_address(settings.ray_address)
     if address:
         check_ray_address(address)
     return frame

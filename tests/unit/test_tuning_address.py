@@ -119,3 +119,17 @@ def test_ray_runtime_refuses_a_dead_address_before_ray_init(tmp_path):
         with ray_runtime(address, tmp_path / "ray-tmp"):
             pass
     assert time.monotonic() - started < 20 and not ray.is_initialized()
+
+
+def test_ray_address_stands_for_auto_or_none_as_in_ray_init(monkeypatch):
+    from shoprank.core.tuning.address import effective_ray_address
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert (effective_ray_address(None), effective_ray_address("auto"), effective_ray_address("h:1")) == \
+        (None, "auto", "h:1")
+    address = f"127.0.0.1:{_unused_port()}"
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert (effective_ray_address(None), effective_ray_address("auto"), effective_ray_address("h:1")) == \
+        (address, address, "h:1")
+    with pytest.raises(EndpointError, match=address):  # `--ray-address auto` in a RayJob probes RAY_ADDRESS
+        check_ray_address(effective_ray_address("auto"))
