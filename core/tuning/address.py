@@ -2,12 +2,13 @@
 
 `ray.init(address="host:port")` on an address where no Ray listens does not fail: Ray 2.x retries
 its GCS connection (RAY_NUM_REDIS_GET_RETRIES = 20 attempts; one attempt took 36 s with Ray 2.60
-here), so a wrong `--ray-address` costs many minutes before any error. check_ray_address answers in milliseconds (at most `timeout_s` for a host that drops
-packets): a TCP connect to the address, then the HTTP/2 connection preface (RFC 9113, section
-3.4) that every gRPC server answers with a SETTINGS frame. Ray's GCS (host:port, port 6379 by
-default) and its Ray Client server (ray://host:port, port 10001) both speak gRPC; a web server
-there (often the dashboard, port 8265, which `ray job submit` takes but `ray.init` does not)
-answers HTTP/1.1 or closes the connection, and is named as such.
+here), so a wrong `--ray-address` costs many minutes before any error. check_ray_address answers in milliseconds (at most `timeout_s` per step for a host that drops
+packets): a TCP connect to the address; the HTTP/2 connection preface (RFC 9113, section 3.4)
+that every gRPC server answers with a SETTINGS frame (a web server there, often the dashboard,
+port 8265, which `ray job submit` takes but `ray.init` does not, answers HTTP/1 and is named as
+such); then one gRPC call of a method only Ray serves there: the GCS's GetClusterId (host:port,
+port 6379 by default) or the Ray Client server's ClusterInfo PING (ray://host:port, port 10001). A
+gRPC server or HTTP/2 proxy that is not Ray answers UNIMPLEMENTED.
 
 "auto" and "local" are Ray's own words (the cluster this machine's Ray started, or a new local
 one) and are passed to Ray unchecked, except that, as in ray.init, RAY_ADDRESS stands for a
@@ -31,6 +32,8 @@ GCS_PORT = 6379         # Ray's default GCS port (`ray start --head --port`)
 CLIENT_PORT = 10001     # Ray's default Ray Client server port
 RAY_OWN_WORDS = ("auto", "local")
 
+GCS_METHOD = "/ray.rpc.NodeInfoGcsService/GetClusterId"   # ray/core/generated/gcs_service_pb2_grpc.py
+CLIENT_METHOD = "/ray.rpc.RayletDriver/ClusterInfo"       # ray/core/generated/ray_client_pb2_grpc.py
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # length 0, type SETTINGS, no flags, stream 0
 _SETTINGS_TYPE = 0x04
@@ -71,11 +74,12 @@ def parse_ray_address(address: str) -> tuple[str, int, bool] | None:
 
 
 def check_ray_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
-    """Return when a gRPC server (Ray's GCS or Ray Client server) answers at `address`.
+    """Return when Ray's GCS (or, for ray://, its Ray Client server) answers at `address`.
 
     Raises ConfigError for an address that is not one (parse_ray_address), and EndpointError
     naming the address and what was expected when nothing listens there, the host is unknown or
-    silent for timeout_s seconds, or what answers is not a gRPC (HTTP/2) server.
+    silent for timeout_s seconds, what answers is not a gRPC (HTTP/2) server, or it does not
+    serve Ray's method.
     """
     parsed = parse_ray_address(address)
     if parsed is None:
@@ -112,7 +116,41 @@ def check_ray_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         web = answer.startswith(b"HTTP/") or b"<html" in answer.lower() or b"<!doctype" in answer.lower()
         hint = " (a web server: the dashboard? ray.init needs the GCS port, 6379 by default)" if web else ""
         raise EndpointError(f"tune: ray address {address!r}: expected the {what} (a gRPC server), got {seen}{hint}")
-    log.info("tune: a gRPC server answers at %s (%.0f ms)", address, 1000 * (time.monotonic() - started))
+    _check_ray_service(address, host, port, client, what, timeout_s)
+    log.info("tune: the %s answers at %s (%.0f ms)", what, address, 1000 * (time.monotonic() - started))
+
+
+def _check_ray_service(address: str, host: str, port: int, client: bool, what: str, timeout_s: float) -> None:
+    """EndpointError unless the gRPC server at host:port serves Ray's method: the GCS's
+    NodeInfoGcsService/GetClusterId (what ray.init's GcsClient asks first), or the Ray Client
+    server's RayletDriver/ClusterInfo (PING). Any answer but UNIMPLEMENTED (how gRPC reports an unknown
+    service, and how it maps an HTTP/2 proxy's 404) means the method is there."""
+    import grpc
+
+    method = CLIENT_METHOD if client else GCS_METHOD
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    proxy = os.environ.get("RAY_grpc_enable_http_proxy", "0").lower() in ("1", "true")  # as Ray's own channels
+    with grpc.insecure_channel(target, options=[("grpc.enable_http_proxy", int(proxy))]) as channel:
+        try:
+            channel.unary_unary(method)(_request(client), timeout=timeout_s)
+        except grpc.RpcError as err:
+            code = err.code()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                raise EndpointError(f"tune: ray address {address!r}: expected the {what}, got a gRPC (HTTP/2) server "
+                                    f"that does not serve {method} (UNIMPLEMENTED: {err.details()})") from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise EndpointError(f"tune: ray address {address!r}: expected the {what} to answer {method} within "
+                                    f"{timeout_s:g} s, got {code.name}: {err.details()}") from None
+
+
+def _request(client: bool) -> bytes:
+    """The serialised request: an empty GetClusterIdRequest, or the Ray Client's own first call,
+    ClusterInfo PING (which the client server's proxy answers itself, starting nothing)."""
+    if not client:
+        return b""
+    from ray.core.generated import ray_client_pb2
+
+    return ray_client_pb2.ClusterInfoRequest(type=ray_client_pb2.ClusterInfoType.PING).SerializeToString()
 
 
 def _read_frame_header(conn: socket.socket) -> bytes:

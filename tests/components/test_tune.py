@@ -133,12 +133,23 @@ def test_component_with_the_same_seed_chooses_the_same_config(first_search, tiny
     assert "data:image/png;base64" in page and "Chosen config" in page and "(chosen)" in page
 
 
-def test_a_real_ray_gcs_passes_the_address_check(ray_local):
+def test_a_real_ray_gcs_and_ray_client_server_pass_the_address_check(ray_local):
+    import socket
+
     import ray
+    from ray.util.client.server.server import serve
 
     from shoprank.core.tuning.address import check_ray_address
 
     check_ray_address(ray.get_runtime_context().gcs_address)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client_server = serve("127.0.0.1", port)  # Ray's own Ray Client server, in this process
+    try:
+        check_ray_address(f"ray://127.0.0.1:{port}")
+    finally:
+        client_server.grpc_server.stop(0)
 
 
 CHILD = """

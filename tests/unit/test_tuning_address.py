@@ -1,4 +1,7 @@
-"""A Ray cluster address is checked in seconds, against real local servers, before ray.init retries it for minutes."""
+"""A Ray cluster address is checked in seconds, against real local servers, before ray.init retries it for minutes.
+
+The real Ray GCS passes the same check in tests/components/test_tune.py (which starts Ray anyway).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shoprank.core.common.errors import ConfigError, EndpointError
-from shoprank.core.tuning.address import check_ray_address, parse_ray_address
+from shoprank.core.tuning.address import CLIENT_METHOD, GCS_METHOD, check_ray_address, parse_ray_address
 
 
 def _unused_port() -> int:
@@ -87,19 +90,42 @@ def test_a_port_that_accepts_but_never_answers_fails_after_the_timeout():
         assert 0.4 < time.monotonic() - started < 3
 
 
-def test_a_grpc_server_passes(caplog):
+@pytest.fixture
+def grpc_server():
+    """A real gRPC server on 127.0.0.1 serving the methods named in `methods` (each answers an empty message)."""
     import grpc
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    methods: set = set()
+
+    class Stub(grpc.GenericRpcHandler):
+        def service(self, details):
+            if details.method in methods:
+                return grpc.unary_unary_rpc_method_handler(lambda request, context: b"")
+            return None  # gRPC answers UNIMPLEMENTED
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[Stub()])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    try:
-        with caplog.at_level("INFO", logger="shoprank.core.tuning.address"):
-            check_ray_address(f"127.0.0.1:{port}")
-            check_ray_address(f"ray://127.0.0.1:{port}")
-        assert f"a gRPC server answers at 127.0.0.1:{port}" in caplog.text
-    finally:
-        server.stop(None)
+    yield port, methods
+    server.stop(None)
+
+
+def test_a_grpc_server_that_is_not_ray_is_named_as_one(grpc_server):
+    port, _ = grpc_server
+    with pytest.raises(EndpointError) as err:
+        check_ray_address(f"127.0.0.1:{port}")
+    assert "expected the Ray GCS, got a gRPC (HTTP/2) server that does not serve " \
+           "/ray.rpc.NodeInfoGcsService/GetClusterId (UNIMPLEMENTED" in str(err.value)
+
+
+def test_a_server_answering_rays_method_passes(grpc_server, caplog):
+    port, methods = grpc_server
+    methods.update({GCS_METHOD, CLIENT_METHOD})
+    with caplog.at_level("INFO", logger="shoprank.core.tuning.address"):
+        check_ray_address(f"127.0.0.1:{port}")
+        check_ray_address(f"ray://127.0.0.1:{port}")
+    assert f"the Ray GCS answers at 127.0.0.1:{port}" in caplog.text
+    assert f"the Ray Client server answers at ray://127.0.0.1:{port}" in caplog.text
 
 
 def test_auto_and_local_are_left_to_ray():
