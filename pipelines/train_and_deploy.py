@@ -38,6 +38,9 @@ def train_and_deploy(
     spelling_notes: bool = True,
     tune_trials: int = 8,
     tune_minutes: float = 4.0,
+    tune_ray_address: str = "",
+    tune_space_json: str = "",
+    tune_search_dir: str = "",
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
     beat_baselines: bool = True,
@@ -58,7 +61,10 @@ def train_and_deploy(
     train_max_steps / train_max_minutes: training budgets, 0 = none. train_max_length: tokens per
     (query, product) pair, 0 = fitted to the pairs (64-128). price_limits / low_price_words /
     spelling_notes: the query features the reranker reads (components/train/README.md). tune_trials /
-    tune_minutes: the hyperparameter search's budgets, whichever ends first (0 trials = no search). min_ndcg /
+    tune_minutes: the hyperparameter search's budgets, whichever ends first (0 trials = no search).
+    tune_ray_address / tune_space_json / tune_search_dir: the tune component's ray_address (an existing
+    Ray cluster; "" = RAY_ADDRESS, else a local Ray), space_json ("" = the default space) and search_dir
+    (storage every Ray node reaches, e.g. s3://..., for a cluster; components/tune/README.md). min_ndcg /
     min_gain_over_champion: extra blessing thresholds; negative (-1) = not configured.
     beat_baselines / gate_margin / gate_min_queries / gate_alpha / require_significance: the
     default gate (the model beats every baseline and the champion by the margin on enough queries;
@@ -85,7 +91,8 @@ def train_and_deploy(
     tuned = tune_hyperparameters(pairs=valued.outputs["scored_pairs"], trials=tune_trials, minutes=tune_minutes,
                                  seed=seed, loss=train_loss, epochs=train_epochs, max_length=train_max_length,
                                  price_limits=price_limits, low_price_words=low_price_words,
-                                 spelling_notes=spelling_notes)
+                                 spelling_notes=spelling_notes, ray_address=tune_ray_address,
+                                 space_json=tune_space_json, search_dir=tune_search_dir)
     tuned.set_display_name("tune").set_cpu_request("4").set_memory_request("16G").set_memory_limit("32G")
     trained = train_reranker(
         pairs=tuned.outputs["tuned_pairs"], loss=train_loss, epochs=train_epochs,

@@ -33,13 +33,16 @@ def tune_entrypoint(pairs_uri: str, output_uri: str, config: Mapping[str, Any] |
     """The job's entry point as one shell-quoted string (the tune_cli contract)."""
     argv = ["python", "-m", TUNE_MODULE, "--pairs", pairs_uri, "--out", output_uri]
     if config:
-        from shoprank.trainer.tune_cli import parse_config
+        from shoprank.trainer.tune_cli import parse_config, tuning_off
 
         try:
             text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
         except TypeError as exc:
             raise ConfigError(f"tuning config: expected JSON-serialisable values, {exc}") from exc
-        argv += ["--config-json", parse_config(text) and text]  # refused here if tune_cli would refuse it
+        if tuning_off(parse_config(text)):  # refused here if tune_cli would refuse it
+            raise ConfigError("tuning config: settings.trials 0 turns tuning off, so a RayJob would start a Ray "
+                              "cluster for nothing; expected trials >= 1 (tune_cli or the tune component take 0)")
+        argv += ["--config-json", text]
     if ray_address:
         argv += ["--ray-address", ray_address]
     return shlex.join(argv)

@@ -68,8 +68,13 @@ def read_pairs(source):
         path = Path(source)
         if not path.is_file():
             raise SchemaError(f"pairs: expected a Parquet or CSV file at {path}, found none")
-        frame = pd.read_csv(path, dtype={"query_id": str, "product_id": str}) if path.suffix == ".csv" \
-            else pd.read_parquet(path)
+        kind = "CSV" if path.suffix == ".csv" else "Parquet"
+        try:
+            frame = pd.read_csv(path, dtype={"query_id": str, "product_id": str}) if kind == "CSV" \
+                else pd.read_parquet(path)
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid and pandas' ParserError are ValueErrors
+            raise SchemaError(f"pairs: expected a {kind} file at {path} (by its name), could not read it: "
+                              f"{str(err)[:200]}") from None
     else:
         frame = source
     missing = [c for c in PAIR_COLUMNS if c not in frame.columns]

@@ -35,8 +35,9 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     search_dir: Tune's results and trial checkpoints (a local folder or a URI such as s3://...);
     running the stage again on the same folder resumes the same search. space_json: the search
     space (core/tuning/space.py), "" = DEFAULT_SPACE. base: the train stage's config under each
-    trial. Errors in the space, settings or pairs are raised before any trial starts; a search
-    in which every trial failed raises SearchFailedError naming the first errors.
+    trial. Errors in the space (also against the base model's layers and positions), settings,
+    pairs or cluster address are raised before the teacher and any trial start (search.preflight);
+    a search in which every trial failed raises SearchFailedError naming the first errors.
     """
     from shoprank.core.tuning.report import render_search_report, render_skipped_report
 
@@ -56,9 +57,9 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     from shoprank.core.valuation.reapply import reapply_policy
 
     from shoprank.core.training.loop import with_teacher
-    from shoprank.core.tuning.search import trial_pairs
+    from shoprank.core.tuning.search import preflight
 
-    trial_pairs(pairs, space, settings)  # the pairs' own errors first, before the teacher's minutes
+    preflight(pairs, space, settings, base)  # the pairs', space's and address's errors first, before the teacher
     # The distillation teacher scores the training rows once: the trials and the train stage reuse the column.
     pairs, _ = with_teacher(pairs, base)
     result = run_search(pairs, search_dir, space, settings, base)

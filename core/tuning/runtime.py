@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from shoprank.core.common.errors import ConfigError
+from shoprank.core.tuning.address import check_ray_address, effective_ray_address
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ def ray_runtime(address: str | None, temp_dir: str | Path, num_cpus: int | None 
     """Yield Ray's total resources ({"CPU": .., "GPU": ..}) with Ray running.
 
     Ray already initialised in this process (a test's shared runtime): used as it is, left running.
-    address, or else the RAY_ADDRESS environment variable: connect to that cluster (disconnect after).
+    address, or else the RAY_ADDRESS environment variable: connect to that cluster (disconnect after),
+    once check_ray_address found a gRPC server there (EndpointError / ConfigError naming the
+    address within seconds, where ray.init would retry for minutes).
     Neither: start Ray locally with num_cpus (default: every core) and temp_dir, shut it down after,
     and delete temp_dir unless the block raised (its session logs then help).
     """
@@ -39,9 +42,10 @@ def ray_runtime(address: str | None, temp_dir: str | Path, num_cpus: int | None 
     if ray.is_initialized():
         yield ray.cluster_resources()
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = effective_ray_address(address)
     if address:
         log.info("tune: connecting to the Ray cluster at %s", address)
+        check_ray_address(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as err:

@@ -33,7 +33,7 @@ from shoprank.core.tuning.space import SearchSpace
 from shoprank.core.tuning.trainable import METRIC, TIME_ATTR, trial_config
 from shoprank.core.valuation.reapply import AS_VALUED
 
-__all__ = ["SearchFailedError", "SearchResult", "run_search", "search_key", "trial_pairs"]
+__all__ = ["SearchFailedError", "SearchResult", "preflight", "run_search", "search_key", "trial_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,14 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
     config, under each trial's params. ray_temp_dir: local Ray's temp dir (default
     search_dir/ray-tmp; unused when Ray is already up or a cluster address is given).
 
-    Raises ConfigError / SchemaError / DataValidationError before any trial for a bad space,
-    settings, base config or pairs, and SearchFailedError when no trial gave a score (its
-    message quotes the first trials' errors).
+    Raises ConfigError / SchemaError / DataValidationError / EndpointError before any trial
+    (preflight), and SearchFailedError when no trial gave a score (its message quotes the first
+    trials' errors; a local Ray's temp dir with its session logs is then kept).
     """
     started = time.perf_counter()
     if not isinstance(space, SearchSpace):
         space = SearchSpace.from_dict(space, base)
-    frame = trial_pairs(pairs, space, settings)
+    frame = preflight(pairs, space, settings, base)
     defaults = space.point_of(base) if settings.include_defaults else None
     for params in [defaults] if defaults else []:
         trial_config(base, params, settings)  # the budgets themselves must be acceptable to TrainConfig
@@ -83,11 +83,10 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
         tuner, resumed = _tuner(frame, f"{search_dir}/{name}" if not local_dir else search_dir / name,
                                 search_dir, name, space, settings, base, defaults)
         grid = tuner.fit()
-        trials = [trial_record(result, settings) for result in grid]
-    trials.sort(key=lambda t: t.number)
-    scored = [t for t in trials if t.status != "failed" and t.best_ndcg is not None]
-    if not scored:
-        raise SearchFailedError(failure_message(trials))
+        trials = sorted((trial_record(result, settings) for result in grid), key=lambda t: t.number)
+        scored = [t for t in trials if t.status != "failed" and t.best_ndcg is not None]
+        if not scored:  # raised inside the runtime, so a local Ray's session logs are kept
+            raise SearchFailedError(failure_message(trials))
     best = max(scored, key=lambda t: (t.best_ndcg, -t.number))
     experiment_dir = f"{search_dir}/{name}"
     if local_dir and not settings.keep_trial_checkpoints:
@@ -97,6 +96,22 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
     log.info("tune: best trial %d, validation ndcg@10 %.4f, params %s; %s", best.number, best.best_ndcg,
              json.dumps(best.params), json.dumps(result.metrics()))
     return result
+
+
+def preflight(pairs, space: SearchSpace, settings: TuneSettings, base: TrainConfig):
+    """trial_pairs(pairs, space, settings), once the space and base config fit the base model
+    (core/tuning/model_limits.py) and a cluster address, when one is set, answers
+    (core/tuning/address.py): what would otherwise fail only in a trial, or after minutes of
+    ray.init's retries, fails here with a typed error naming the value."""
+    from shoprank.core.tuning.address import check_ray_address, effective_ray_address
+    from shoprank.core.tuning.model_limits import check_space_fits_model
+
+    frame = trial_pairs(pairs, space, settings)
+    check_space_fits_model(space, base)
+    address = effective_ray_address(settings.ray_address)
+    if address:
+        check_ray_address(address)
+    return frame
 
 
 def trial_pairs(pairs, space: SearchSpace, settings: TuneSettings):

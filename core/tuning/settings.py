@@ -28,13 +28,22 @@ def is_of_type(value, type_name: str) -> bool:
 def check_field_types(settings) -> None:
     """ConfigError naming the first field whose value is not of its declared kind (is_of_type; the
     field may be None where it is declared optional), e.g. "2" for minutes or 2.5 for trials."""
-    hints = typing.get_type_hints(type(settings))
-    for field in dataclasses.fields(settings):
-        value, hint = getattr(settings, field.name), hints[field.name]
+    check_value_types(type(settings), dataclasses.asdict(settings), "tune: ")
+
+
+def check_value_types(cls, values: dict, prefix: str = "") -> None:
+    """ConfigError (message prefix + "<field> must be <kind>, got <value>") for the first of values
+    (field name -> value, before cls(**values) is built) that is not of the kind cls declares for it.
+    Names that are not fields of cls are left to cls itself."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        if name not in hints:
+            continue
+        hint = hints[name]
         nullable = type(None) in typing.get_args(hint)
         kind = next((k for k in typing.get_args(hint) if k is not type(None)), hint).__name__
         if not (value is None and nullable) and not is_of_type(value, kind):
-            raise ConfigError(f"tune: {field.name} must be {'a finite number' if kind == 'float' else kind}"
+            raise ConfigError(f"{prefix}{name} must be {'a finite number' if kind == 'float' else kind}"
                               f"{' or None' if nullable else ''}, got {value!r}")
 
 

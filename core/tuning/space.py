@@ -12,7 +12,8 @@ Types: "choice" (values: a list), "uniform" and "loguniform" (low < high; floats
 warmup_ratio, weight_decay, layer_lr_decay, loss, ...) and the data-value policy (value_policy,
 value_share, value_floor; core/valuation/reapply.py). Every bound and choice is tried on
 TrainConfig (or the policy) first, so a value training would refuse fails here, naming the
-dimension, not in the fifth trial.
+dimension, not in the fifth trial. Limits of the base model itself (its layers and position
+embeddings) are checked before the first trial by core/tuning/model_limits.py.
 """
 
 from __future__ import annotations

@@ -74,7 +74,9 @@ def test_every_node_mounts_the_shared_data_and_writable_scratch():
     (dict(gpus_per_worker=-1), "gpus_per_worker"),
     (dict(config={"settings": {"trials": 2, "when": object()}}), "JSON"),
     (dict(config={"trials": 4}), "unknown keys"),              # settings go under "settings"
-    (dict(config={"settings": {"trials": 0}}), "trials must be >= 1"),
+    (dict(config={"settings": {"trials": 0}}), "trials 0 turns tuning off, so a RayJob would start a Ray cluster"),
+    (dict(config={"settings": {"trials": -1}}), "trials must be 0 \\(tuning off\\) or >= 1"),
+    (dict(config={"base": {"lr": "x"}}), "base: lr must be a finite number, got 'x'"),
     (dict(config={"space": {"lr": {"type": "uniform", "low": 1.0, "high": 0.5}}}), "lr"),
 ])
 def test_builder_rejects_bad_arguments(kwargs, message):

@@ -50,7 +50,7 @@ def test_an_error_in_the_hook_stops_the_run(setup, tmp_path):
 @pytest.mark.parametrize("config_json, message", [
     ("[1]", "expected a JSON object, got list"),
     ('{"budget": 3}', "unknown keys ['budget']"),
-    ('{"settings": {"trials": 0}}', "trials must be >= 1"),
+    ('{"settings": {"trials": -1}}', "trials must be 0 (tuning off) or >= 1"),  # 0 = off: test_tuning_cli.py
     ('{"settings": {"cores": 2}}', "unknown fields ['cores']"),
     ('{"space": {}}', "got an empty space"),
     ('{"base": {"lr": -1}}', "need lr > 0"),
