@@ -92,9 +92,9 @@ def raw_ctr_pairs(click_pairs, tables, fit):
 def main(argv=None) -> dict:
     import pandas as pd
 
-    from shoprank.core.clicks.history import session_histories
+    from shoprank.core.clicks.personalise import sessions_table
     from shoprank.core.clicks.propensity import fit_pbm
-    from shoprank.core.clicks.sessions import session_metrics, session_pairs
+    from shoprank.core.clicks.sessions import session_metrics
     from shoprank.core.data.pairs import build_pairs
     from shoprank.core.data.sample.generator import SampleConfig, generate_sample
     from shoprank.core.evaluation.metrics import rank_metrics
@@ -123,8 +123,7 @@ def main(argv=None) -> dict:
             print(f"{name}: test NDCG@10 {results[f'ndcg10_{name}']:.4f} ({minutes[name]:.1f} min training)", flush=True)
         results["ndcg10_bm25"] = rank_metrics(test.assign(score=bm25_scores(test)))["ndcg@10"]
 
-        splits = dict(zip(human["query_id"], human["split"]))
-        sessions = session_pairs(tables, session_histories(tables["interactions"], tables["products"]), splits, fit)
+        sessions = sessions_table(tables, dict(zip(human["query_id"], human["split"])))
         held_out = sessions[sessions["split"] == "test"].sort_values(["query_id", "product_id"]).reset_index(drop=True)
         per_ranker = {"bm25": session_metrics(held_out.assign(score=bm25_scores(held_out)))}
         for name, personal in (("plain", False), ("personalised", True)):
