@@ -29,6 +29,7 @@ from shoprank.core.common.errors import ConfigError
 log = logging.getLogger(__name__)
 
 HISTORY_COLUMN = "history"
+HISTORY_TOKENS = 32  # room for the history summary (at most 100 characters, core/text/shopper_history.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,3 +116,31 @@ def with_session_rows(pairs, sessions, config: PersonaliseConfig = PersonaliseCo
     if "weight" in pairs.columns and "weight" not in rows:
         rows["weight"] = 1.0
     return pd.concat([pairs.assign(**{HISTORY_COLUMN: ""}), rows], ignore_index=True)
+
+
+def personalised_training(pairs, config, sessions, requested: bool = True,
+                          settings: PersonaliseConfig | None = None):
+    """(training pairs, TrainConfig, metrics) for the train stage: the pairs and config unchanged
+    unless `personalise_decision` says on; then the capped training sessions joined to the pairs,
+    shopper_history on, max_length raised by HISTORY_TOKENS (the history comes on top of the
+    query, not out of the product's text) and distillation off (the teacher reads no history:
+    its score margins within each list would pull a session's scores back to the history-blind
+    order the sessions are there to change). One log line says which and why.
+
+    config: a TrainConfig; sessions: the sessions table (None: no click log); settings: None =
+    PersonaliseConfig(seed=config.seed).
+    """
+    from shoprank.core.training.distill import TEACHER_COLUMN
+
+    settings = settings or PersonaliseConfig(seed=config.seed)
+    on, reason = personalise_decision(sessions, requested, settings)
+    if not on:
+        log.info("train: personalise %s", reason)
+        return pairs, config, {"personalised": 0.0, "session_rows_trained": 0.0}
+    joined = with_session_rows(pairs.drop(columns=[TEACHER_COLUMN], errors="ignore"), sessions, settings)
+    added = len(joined) - len(pairs)
+    max_length = None if config.max_length is None else config.max_length + HISTORY_TOKENS
+    log.info("train: personalise %s; %d session rows join %d pairs (cap %d), shopper history on, max_length %s, "
+             "distillation off", reason, added, len(pairs), settings.max_session_rows, max_length)
+    config = dataclasses.replace(config, shopper_history=True, distill_weight=0.0, max_length=max_length)
+    return joined, config, {"personalised": 1.0, "session_rows_trained": float(added)}

@@ -59,26 +59,8 @@ def read_sessions(path: str | Path | None):
     return read_pairs(frame)
 
 
-def personalised_training(pairs, config, sessions_path: str | Path | None, requested: bool = True):
-    """(training pairs, TrainConfig, metrics) for the train stage: the pairs and config unchanged
-    unless `personalise_decision` (core/clicks/personalise.py) says on; then the capped training
-    sessions joined to the pairs, shopper_history on and distillation off (the teacher reads no
-    history: its score margins within each list would pull a session's scores back to the
-    history-blind order the sessions are there to change). One log line says which and why."""
-    import dataclasses
+def personalised_training_from_file(pairs, config, sessions_path: str | Path | None, requested: bool = True):
+    """personalised_training (core/clicks/personalise.py) on the sessions file at sessions_path."""
+    from shoprank.core.clicks.personalise import personalised_training
 
-    from shoprank.core.clicks.personalise import PersonaliseConfig, personalise_decision, with_session_rows
-    from shoprank.core.training.distill import TEACHER_COLUMN
-
-    sessions = read_sessions(sessions_path)
-    settings = PersonaliseConfig(seed=config.seed)
-    on, reason = personalise_decision(sessions, requested, settings)
-    if not on:
-        log.info("train: personalise %s", reason)
-        return pairs, config, {"personalised": 0.0, "session_rows_trained": 0.0}
-    joined = with_session_rows(pairs.drop(columns=[TEACHER_COLUMN], errors="ignore"), sessions, settings)
-    added = len(joined) - len(pairs)
-    log.info("train: personalise %s; %d session rows join %d pairs (cap %d), shopper history on, distillation off",
-             reason, added, len(pairs), settings.max_session_rows)
-    config = dataclasses.replace(config, shopper_history=True, distill_weight=0.0)
-    return joined, config, {"personalised": 1.0, "session_rows_trained": float(added)}
+    return personalised_training(pairs, config, read_sessions(sessions_path), requested)

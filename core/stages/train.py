@@ -11,7 +11,7 @@ from pathlib import Path
 
 from shoprank.core.data.pairs import read_pairs
 from shoprank.core.ranking.artifact import HF_SUBDIR
-from shoprank.core.stages.sessions import personalised_training
+from shoprank.core.stages.sessions import personalised_training_from_file
 from shoprank.core.text.query_features import locales_without_words
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.training.export import export_model_dir
@@ -29,12 +29,12 @@ def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: Train
     killed run resume when started again. None writes no checkpoints (nothing could resume).
     sessions_path / personalise: the prepare stage's sessions file; with personalise on and enough
     shoppers with a history, the model learns from the training sessions too and reads the
-    shopper's recent items (core/stages/sessions.py personalised_training).
+    shopper's recent items (core/clicks/personalise.py personalised_training).
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_pairs(pairs_path)
-    pairs, config, personal = personalised_training(pairs, config, sessions_path, personalise)
+    pairs, config, personal = personalised_training_from_file(pairs, config, sessions_path, personalise)
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main:
         log_locales_without_words(pairs, config)

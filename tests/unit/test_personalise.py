@@ -6,12 +6,12 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from shoprank.core.clicks.personalise import (PersonaliseConfig, history_session_count, personalise_decision,
+from shoprank.core.clicks.personalise import (HISTORY_TOKENS, PersonaliseConfig, history_session_count, personalise_decision,
                                               sessions_table, training_session_rows, with_session_rows)
 from shoprank.core.common.errors import ConfigError, SchemaError
 from shoprank.core.data.pairs import build_pairs
 from shoprank.core.data.sample.generator import SampleConfig, generate_sample
-from shoprank.core.stages.sessions import personalised_training, read_sessions, write_sessions
+from shoprank.core.stages.sessions import personalised_training_from_file, read_sessions, write_sessions
 from shoprank.core.training.config import TrainConfig
 
 
@@ -31,7 +31,7 @@ def test_no_interactions_table_means_no_sessions_and_no_change(shop, tmp_path):
     assert counts == {"sessions": 0, "session_rows": 0, "sessions_with_history_train": 0}
     assert read_sessions(tmp_path / "sessions.parquet") is None
     config = TrainConfig(seed=3)
-    same_pairs, same_config, metrics = personalised_training(pairs, config, tmp_path / "sessions.parquet")
+    same_pairs, same_config, metrics = personalised_training_from_file(pairs, config, tmp_path / "sessions.parquet")
     assert same_pairs is pairs and same_config == config  # the plain run, untouched
     assert metrics == {"personalised": 0.0, "session_rows_trained": 0.0}
     with pytest.raises(SchemaError, match="expected a Parquet file"):
@@ -83,9 +83,10 @@ def test_joined_pairs_keep_the_judged_rows_and_add_histories(shop, tmp_path):
 
     write_sessions(tables, pairs, tmp_path / "sessions.parquet")
     config = TrainConfig(seed=3)
-    trained_on, personal_config, metrics = personalised_training(
+    trained_on, personal_config, metrics = personalised_training_from_file(
         weighted, config, tmp_path / "sessions.parquet", True)
     assert history_session_count(sessions) >= PersonaliseConfig().min_history_sessions
-    assert personal_config == dataclasses.replace(config, shopper_history=True, distill_weight=0.0)
+    assert personal_config == dataclasses.replace(config, shopper_history=True, distill_weight=0.0,
+                                                  max_length=config.max_length + HISTORY_TOKENS)
     assert metrics["personalised"] == 1.0 and metrics["session_rows_trained"] == len(trained_on) - len(weighted) > 0
-    assert personalised_training(weighted, config, tmp_path / "sessions.parquet", False)[1] == config
+    assert personalised_training_from_file(weighted, config, tmp_path / "sessions.parquet", False)[1] == config
