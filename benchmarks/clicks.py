@@ -102,7 +102,6 @@ def raw_ctr_pairs(click_pairs, tables, fit):
 
 
 def main(argv=None) -> dict:
-
     from shoprank.core.clicks.personalise import personalised_training, sessions_table
     from shoprank.core.clicks.propensity import fit_pbm
     from shoprank.core.clicks.sessions import session_metrics
