@@ -1,6 +1,7 @@
 """Clicks benchmark (issue 30): click labels vs human judgments, and a personalised reranker vs the plain one.
 
     python benchmarks/clicks.py [--quick] [--steps N] [--seed S] [--taste-strength X] [--logging-error X]
+                                [--personalisation-only]
 
 One sample shop with shoppers' tastes and a click log, every model the same all-MiniLM-L6-v2
 cross-encoder fine-tuned with the same TrainConfig (same steps, seed, loss), in one run:
@@ -10,12 +11,17 @@ cross-encoder fine-tuned with the same TrainConfig (same steps, seed, loss), in 
    core/clicks: PBM propensities by EM, inverse-propensity click rates, confidence weights) and
    `clicks_raw` (the same pairs and weights, graded by raw CTR instead, mapped onto the same grade
    histogram so only the ordering differs). BM25 is the named baseline.
-2. Personalisation. Two models on the train queries' sessions (core/clicks/sessions.py: labels
-   bought 3 / clicked 2 / neither 0, skips weighted by their rank's examination probability):
-   `plain` (no history) and `personalised` (the shopper's recent items after the query,
-   core/text/shopper_history.py). Both, and BM25, rank each held-out test session's shown
-   results; NDCG@10 and MRR of the bought and clicked products, for shoppers with and without a
-   history before the session.
+2. Personalisation, as `shoprank run` chooses between the two: `plain` is the `human` model above
+   (what `--no-personalise` ships); `personalised` is trained by the train stage's own path
+   (core/clicks/personalise.py personalised_training): the judged pairs plus the train queries'
+   sessions, capped at 3000 rows (core/clicks/sessions.py: labels bought 3 / clicked 2 / neither
+   0, skips weighted by their rank's examination probability), the shopper's recent items after
+   the query (core/text/shopper_history.py), 32 more tokens, no distillation, the same steps.
+   Each, and BM25, ranks each held-out test session's shown results; NDCG@10 and MRR of the bought
+   and clicked products, for shoppers with and without a history before the session.
+   `personalised_text_only` is the personalised model without the history (what it serves to a
+   request without shopper context): its gap to `plain` is the session data, its gap to
+   `personalised` the history.
 
 The last line printed is one JSON object. Figures move with the sample's size and the steps: a
 --quick run (150 queries, 60 steps) is a smoke test, not a measurement.
@@ -47,6 +53,9 @@ def parse_args(argv=None):
     parser.add_argument("--sessions-per-query", type=float, default=8.0)
     parser.add_argument("--logging-error", type=float, default=0.5,
                         help="share of the logging ranker's noise that repeats per query (its persistent mistakes)")
+    parser.add_argument("--personalisation-only", action="store_true",
+                        help="train only the human-judged and the personalised model (part 2; part 1's click-label "
+                             "models and their keys are left out)")
     args = parser.parse_args(argv)
     if args.quick:
         args.queries = 150
@@ -73,6 +82,13 @@ def train_and_score(train_frame, eval_frame, out_dir: Path, config) -> tuple[np.
     return np.asarray(ranker.score(eval_frame.sort_values(["query_id", "product_id"])), dtype=float), minutes
 
 
+def score_model(model_dir: Path, frame) -> np.ndarray:
+    """Scores of frame's rows (in row order) by the model in model_dir."""
+    from shoprank.core.ranking.reranker import Reranker
+
+    return np.asarray(Reranker.load(model_dir, device="cpu", precision="fp32").score(frame), dtype=float)
+
+
 def raw_ctr_pairs(click_pairs, tables, fit):
     """click_pairs relabelled by raw CTR, mapped onto the debiased labels' histogram (same grade counts)."""
     from scipy.stats import rankdata
@@ -90,15 +106,14 @@ def raw_ctr_pairs(click_pairs, tables, fit):
 
 
 def main(argv=None) -> dict:
-    import pandas as pd
-
-    from shoprank.core.clicks.history import session_histories
+    from shoprank.core.clicks.personalise import personalised_training, sessions_table
     from shoprank.core.clicks.propensity import fit_pbm
-    from shoprank.core.clicks.sessions import session_metrics, session_pairs
+    from shoprank.core.clicks.sessions import session_metrics
     from shoprank.core.data.pairs import build_pairs
     from shoprank.core.data.sample.generator import SampleConfig, generate_sample
     from shoprank.core.evaluation.metrics import rank_metrics
     from shoprank.core.ranking.bm25 import bm25_scores
+    from shoprank.core.training.loop import train
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -117,23 +132,35 @@ def main(argv=None) -> dict:
                      "click_labelled_pairs": len(clicks), "human_pairs": len(human)}
     minutes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, frame in (("human", human), ("clicks_debiased", clicks), ("clicks_raw", raw)):
+        label_models = (("human", human),) if args.personalisation_only else (
+            ("human", human), ("clicks_debiased", clicks), ("clicks_raw", raw))
+        for name, frame in label_models:
             scores, minutes[name] = train_and_score(frame, test, Path(tmp) / name, train_config(args))
             results[f"ndcg10_{name}"] = rank_metrics(test.assign(score=scores))["ndcg@10"]
             print(f"{name}: test NDCG@10 {results[f'ndcg10_{name}']:.4f} ({minutes[name]:.1f} min training)", flush=True)
         results["ndcg10_bm25"] = rank_metrics(test.assign(score=bm25_scores(test)))["ndcg@10"]
 
-        splits = dict(zip(human["query_id"], human["split"]))
-        sessions = session_pairs(tables, session_histories(tables["interactions"], tables["products"]), splits, fit)
+        sessions = sessions_table(tables, dict(zip(human["query_id"], human["split"])))
         held_out = sessions[sessions["split"] == "test"].sort_values(["query_id", "product_id"]).reset_index(drop=True)
+        plain_text = held_out.assign(history="")
         per_ranker = {"bm25": session_metrics(held_out.assign(score=bm25_scores(held_out)))}
-        for name, personal in (("plain", False), ("personalised", True)):
-            frame = sessions if personal else sessions.assign(history="")
-            scores, minutes[name] = train_and_score(frame, held_out if personal else held_out.assign(history=""),
-                                                    Path(tmp) / name, train_config(args, personal, max_length=96))
-            per_ranker[name] = session_metrics(held_out.assign(score=scores))
+        # plain: the human-judged model above, what `shoprank run --no-personalise` ships, on the query text.
+        per_ranker["plain"] = session_metrics(held_out.assign(score=score_model(Path(tmp) / "human", plain_text)))
+        # personalised: what `shoprank run` ships with a click log (core/clicks/personalise.py, the train stage's path).
+        frame, config, used = personalised_training(human, train_config(args), sessions)
+        if not used["personalised"]:
+            raise SystemExit("the sample's sessions did not pass the personalisation threshold; more shoppers' history needed")
+        results["session_rows_trained"] = int(used["session_rows_trained"])
+        began = time.perf_counter()
+        train(frame, Path(tmp) / "personalised", config)
+        minutes["personalised"] = (time.perf_counter() - began) / 60
+        per_ranker["personalised_text_only"] = session_metrics(
+            held_out.assign(score=score_model(Path(tmp) / "personalised", plain_text)))
+        per_ranker["personalised"] = session_metrics(
+            held_out.assign(score=score_model(Path(tmp) / "personalised", held_out)))
+        for name in ("plain", "personalised"):
             print(f"{name}: bought NDCG@10 with history {per_ranker[name]['bought_history']['ndcg@10']:.4f}, without "
-                  f"{per_ranker[name]['bought_nohistory']['ndcg@10']:.4f} ({minutes[name]:.1f} min training)", flush=True)
+                  f"{per_ranker[name]['bought_nohistory']['ndcg@10']:.4f}", flush=True)
     for ranker, metrics in per_ranker.items():
         for key, value in metrics.items():
             results[f"ndcg10_{key}_{ranker}"] = value["ndcg@10"]
@@ -143,7 +170,8 @@ def main(argv=None) -> dict:
         for group in ("history", "nohistory"):
             results[f"ndcg10_{outcome}_plain_{group}"] = per_ranker["plain"][f"{outcome}_{group}"]["ndcg@10"]
             results[f"ndcg10_{outcome}_personalised_{group}"] = per_ranker["personalised"][f"{outcome}_{group}"]["ndcg@10"]
-    results["ratio_clicks_debiased_vs_human"] = results["ndcg10_clicks_debiased"] / results["ndcg10_human"]
+    if "ndcg10_clicks_debiased" in results:
+        results["ratio_clicks_debiased_vs_human"] = results["ndcg10_clicks_debiased"] / results["ndcg10_human"]
     results["gain_personalised_bought_history"] = (results["ndcg10_bought_personalised_history"]
                                                    - results["ndcg10_bought_plain_history"])
     results["gain_personalised_bought_nohistory"] = (results["ndcg10_bought_personalised_nohistory"]
@@ -157,12 +185,12 @@ def main(argv=None) -> dict:
 
 
 def _print_table(results: dict, per_ranker: dict) -> None:
-    print(f"labels (test NDCG@10, human-judged): human {results['ndcg10_human']:.4f}  clicks_debiased "
-          f"{results['ndcg10_clicks_debiased']:.4f}  clicks_raw {results['ndcg10_clicks_raw']:.4f}  "
-          f"bm25 {results['ndcg10_bm25']:.4f}")
-    print(f"{'held-out sessions':<24}" + "".join(f"{name:>14}" for name in per_ranker) + f"{'sessions':>10}")
+    print("labels (test NDCG@10, human-judged): " + "  ".join(
+        f"{name} {results[f'ndcg10_{name}']:.4f}" for name in ("human", "clicks_debiased", "clicks_raw", "bm25")
+        if f"ndcg10_{name}" in results))
+    print(f"{'held-out sessions':<24}" + "".join(f"{name:>24}" for name in per_ranker) + f"{'sessions':>10}")
     for key in per_ranker["plain"]:
-        row = "".join(f"{per_ranker[name][key]['ndcg@10']:>14.4f}" for name in per_ranker)
+        row = "".join(f"{per_ranker[name][key]['ndcg@10']:>24.4f}" for name in per_ranker)
         print(f"{key + ' ndcg@10':<24}{row}{per_ranker['plain'][key]['sessions']:>10}")
 
 

@@ -29,6 +29,7 @@ class _ProgressTee:
     The sink must write to the real stdout, not to this object."""
 
     MARKERS = ("Executing task", "finished with status", " train: setting up", " train: step", " train: done",
+               " train: personalise",
                " tune: trial", " tune: best", " WARNING]: ", " ERROR]: ")
     # Third-party warnings that are no news to a user (they stay in the log).
     QUIET = ("run pre-processing before quantization",)
@@ -74,6 +75,9 @@ def run(
     spelling_notes: bool = typer.Option(True, help="Query feature: 'Ashhby mouse (ashby)' from the candidates' words."),
     clicks: str = typer.Option("both", help="Labels from the interactions table: human (judgments only), clicks "
                                "(debiased click labels only) or both (judgments win where both exist)."),
+    personalise: bool = typer.Option(True, "--personalise/--no-personalise", help="Train on the click log's "
+                                     "sessions with each shopper's recent items when the data has an interactions table "
+                                     "and >= 50 training sessions by shoppers with a history; else the plain model."),
     tune_trials: int = typer.Option(8, help="Hyperparameter search: configs tried (ASHA stops weak ones); 0 = no search."),
     tune_minutes: float = typer.Option(4.0, help="Hyperparameter search: time budget in minutes (whichever ends first)."),
     min_ndcg: float = typer.Option(-1.0, help="Blessing floor on NDCG@10; negative = not configured (never blessed)."),
@@ -129,7 +133,7 @@ def run(
                 price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
                 tune_trials=tune_trials, tune_minutes=tune_minutes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
-                embedding_cache_dir=str(out / "cache"), clicks_policy=clicks,
+                embedding_cache_dir=str(out / "cache"), clicks_policy=clicks, personalise=personalise,
                 **_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),
             )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task

@@ -55,6 +55,7 @@ def train_and_deploy(
     canary_mode: str = "interleave",
     canary_max_sessions: int = 3000,
     clicks_policy: str = "both",
+    personalise: bool = True,
 ):
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
@@ -74,7 +75,8 @@ def train_and_deploy(
     across runs, so no text is encoded twice. deploy_target / canary_mode /
     canary_max_sessions: where a blessed model goes and how its canary judges it
     (components/deploy, components/canary). clicks_policy: "human", "clicks" or "both" labels from the
-    interactions table (components/prepare/README.md).
+    interactions table (components/prepare/README.md). personalise: train on the click log's sessions
+    with the shopper's recent items when enough shoppers have a history (components/train/README.md).
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
@@ -99,6 +101,7 @@ def train_and_deploy(
         max_steps=train_max_steps, max_minutes=train_max_minutes, max_length=train_max_length, seed=seed,
         price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
         overrides_json=tuned.outputs["best_config_json"],
+        sessions=prepared.outputs["sessions"], personalise=personalise,
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
@@ -108,6 +111,7 @@ def train_and_deploy(
         min_ndcg=min_ndcg, min_gain_over_champion=min_gain_over_champion, baselines=baselines,
         embedding_cache_dir=embedding_cache_dir, beat_baselines=beat_baselines, margin=gate_margin,
         min_queries=gate_min_queries, alpha=gate_alpha, require_significance=require_significance, seed=seed,
+        sessions=prepared.outputs["sessions"],
     ).set_display_name("evaluate")
     # Branch on the blessing task's single output: kfp.local cannot branch on evaluate's named output.
     blessed = blessing(evaluation=evaluated.outputs["evaluation"]).set_display_name("blessing")

@@ -16,6 +16,7 @@ def evaluate_reranker(
     report: Output[HTML],
     evaluation: Output[Artifact],
     champion: Input[Model] = None,
+    sessions: Input[Dataset] = None,
     champion_model_uri: str = "",
     min_ndcg: float = -1.0,
     min_gain_over_champion: float = -1.0,
@@ -35,7 +36,9 @@ def evaluate_reranker(
 
     pairs: the pairs table (Parquet) with a `split` column. model: the trained model folder.
     champion / champion_model_uri: the current champion's model folder, as an artifact or as a
-    local path; leave both empty when there is none.
+    local path; leave both empty when there is none. sessions: the prepare stage's search sessions;
+    their held-out split adds the `sessions` metrics (bought / clicked NDCG@10 and MRR of the
+    personalised and plain model and BM25, core/evaluation/session_report.py).
     min_ndcg: floor on the new model's NDCG@10; negative means not configured.
     min_gain_over_champion: required NDCG@10 gain over the champion (may be slightly negative
     to tolerate a regression); -1 or less means not configured.
@@ -63,6 +66,7 @@ def evaluate_reranker(
                          min_queries=min_queries, alpha=alpha, require_significance=require_significance,
                          seed=seed), config=config,
         champion_dir=champion.path if champion is not None else none_if_unset(champion_model_uri),
+        sessions_path=sessions.path if sessions is not None else None,
     )
     log_metrics(metrics, flat_metrics(result))
     evaluation.metadata.update({"blessed": result["blessed"], "reason": result["reason"],

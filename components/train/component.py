@@ -11,6 +11,8 @@ def train_reranker(
     pairs: Input[Dataset],
     model: Output[Model],
     metrics: Output[Metrics],
+    sessions: Input[Dataset] = None,
+    personalise: bool = True,
     loss: str = "listwise",
     lr: float = 2e-4,
     batch_size: int = 48,
@@ -56,6 +58,9 @@ def train_reranker(
     (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
     config), applied over the parameters.
+    sessions / personalise: the prepare stage's search sessions; with personalise on (default) and at
+    least 50 training sessions whose shopper has a history, the capped training sessions join the
+    pairs and the model reads the shopper's recent items (core/clicks/personalise.py); else unchanged.
     """
     from shoprank.components.outputs import log_metrics
     from shoprank.components.params import none_if_unset, train_config
@@ -70,7 +75,8 @@ def train_reranker(
         patience=patience, checkpoint_every=checkpoint_every, seed=seed, precision=precision,
         init_model_dir=init_model_dir,
     )
-    result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=none_if_unset(checkpoint_dir))
+    result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=none_if_unset(checkpoint_dir),
+                             sessions_path=sessions.path if sessions is not None else None, personalise=personalise)
     model.framework = "transformers+onnx"
     model.metadata["manifest"] = "manifest.json"
     log_metrics(metrics, result)

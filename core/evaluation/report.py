@@ -3,7 +3,8 @@
 Top: the verdict and its reason, and the gate's checks. Then the metric comparison (bar chart +
 table), the shipped model's paired test against every opponent (mean gain, confidence interval,
 p-value, wins / losses / ties, the gate's verdict on it), the per-query delta plot, and the
-queries the new model loses most on.
+queries the new model loses most on; then the held-out search sessions, when the data has a
+click log (core/evaluation/session_report.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from shoprank.core.common.html_page import escape, figure_png, page, table, verdict
+from shoprank.core.evaluation.session_report import render_sessions_section
 
 _WORST_QUERIES = 10
 
@@ -114,6 +116,7 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
         ]
     if others:
         parts.append(_worst_queries(per_query, candidate, others, metric, query_text or {}))
+    parts.append(render_sessions_section(result.get("sessions")))
     gate = result.get("gate", {})
     parts.append("<h2>Gate</h2><p class='muted'>" + ", ".join(
         f"{escape(key)} {escape(_num(value))}" for key, value in gate.items()) + "</p>")

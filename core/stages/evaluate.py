@@ -110,12 +110,15 @@ def run_evaluate_stage(
     gate: GateConfig = GateConfig(),
     config: EvaluationConfig = EvaluationConfig(),
     champion_dir: str | Path | None = None,
+    sessions_path: str | Path | None = None,
 ) -> dict:
     """Evaluate the model in `model_dir` (and the champion, if given) against the baselines.
 
     Writes the result as JSON to `evaluation_path` and the HTML page to `report_path`;
     returns the result dict (keys: rankers, versus, shipped, blessed, reason, checks, ...). The
     gate judges the model against every baseline and the champion (core/evaluation/gate_rule.py).
+    sessions_path: the prepare stage's sessions file; when its held-out split has sessions, the
+    result gains a `sessions` key and the page its section (core/evaluation/session_report.py).
     """
     from shoprank.core.evaluation.report import render_evaluation_report
 
@@ -136,6 +139,9 @@ def run_evaluate_stage(
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime
+    sessions = _session_result(sessions_path, model_dir, scorers[CANDIDATE], config)
+    if sessions:
+        result["sessions"] = sessions
     query_text = dict(zip(held_out["query_id"], held_out["query"]))
     for path, text in (
         (evaluation_path, json.dumps(result, indent=2, sort_keys=True)),
@@ -144,6 +150,20 @@ def run_evaluate_stage(
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text, encoding="utf-8")
     return result
+
+
+def _session_result(sessions_path, model_dir, scorer: Callable, config: EvaluationConfig) -> dict | None:
+    """The held-out sessions' metrics (core/evaluation/session_report.py), or None without sessions."""
+    from shoprank.core.evaluation.session_report import evaluate_sessions
+    from shoprank.core.ranking.artifact import HF_SUBDIR
+    from shoprank.core.stages.sessions import read_sessions
+    from shoprank.core.text.pair_format import PairFormat
+
+    sessions = read_sessions(sessions_path)
+    if sessions is None:
+        return None
+    reads_history = bool(PairFormat.stored(Path(model_dir) / HF_SUBDIR).shopper_history)
+    return evaluate_sessions(sessions, scorer, reads_history, split=config.split, k=config.k)
 
 
 def flat_metrics(result: dict) -> dict[str, float]:
@@ -159,4 +179,8 @@ def flat_metrics(result: dict) -> dict[str, float]:
         flat.update({f"versus_{opponent}_{key}": float(test[key]) for key in ("delta", "p_value", "ci_low", "ci_high")
                      if test.get(key) is not None})
     flat["blessed"] = float(result["blessed"])
+    # Held-out sessions (core/evaluation/session_report.py): sessions_<ranker>_<outcome>_<group>_<ndcg10|mrr>.
+    for ranker, values in (result.get("sessions") or {}).get("rankers", {}).items():
+        flat.update({f"sessions_{ranker}_{key}_{name.replace('@', '')}": float(value) for key, metric in values.items()
+                     for name, value in metric.items() if name != "sessions" and value is not None})
     return flat

@@ -16,11 +16,12 @@ log = logging.getLogger(__name__)
 
 
 def prepare_pairs(validated_dir: str | Path, pairs_path: str | Path, split_config: SplitConfig = SplitConfig(),
-                  clicks_policy: str = DEFAULT_CLICK_POLICY) -> dict:
+                  clicks_policy: str = DEFAULT_CLICK_POLICY, sessions_path: str | Path | None = None) -> dict:
     """Write the pairs Parquet file and return counts per split, the number of judged pairs whose
     labels conflicted (resolved by core/data/judgments.py) and of queries that share their
     normalised text with another query id (kept in one split). The interactions table, when the
-    validated folder has one, gives click labels by `clicks_policy` (core/clicks/policy.py)."""
+    validated folder has one, gives click labels by `clicks_policy` (core/clicks/policy.py) and, when
+    `sessions_path` is given, the search sessions with shopper histories (core/stages/sessions.py)."""
     validated_dir = Path(validated_dir)
     tables = {name: read_table(validated_dir / f"{name}.parquet", name) for name in REQUIRED_TABLES}
     for name in OPTIONAL_TABLES:
@@ -35,6 +36,10 @@ def prepare_pairs(validated_dir: str | Path, pairs_path: str | Path, split_confi
     shared = sum(1 for key in groups.values() if group_sizes[key] > 1)
     metrics = {"pairs": len(pairs), "conflicting_pairs": conflicts, "queries_sharing_text": shared,
                "clicks_policy": clicks_policy, "click_labelled_pairs": click_pair_count(pairs)}
+    if sessions_path is not None:
+        from shoprank.core.stages.sessions import write_sessions
+
+        metrics.update(write_sessions(tables, pairs, sessions_path))
     if conflicts:
         log.warning("prepare: %d judged pairs have conflicting labels; each took the lower median of its human "
                     "labels (of its click labels without a human one)", conflicts)

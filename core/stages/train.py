@@ -11,6 +11,7 @@ from pathlib import Path
 
 from shoprank.core.data.pairs import read_pairs
 from shoprank.core.ranking.artifact import HF_SUBDIR
+from shoprank.core.stages.sessions import personalised_training_from_file
 from shoprank.core.text.query_features import locales_without_words
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.training.export import export_model_dir
@@ -20,20 +21,25 @@ log = logging.getLogger(__name__)
 
 
 def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: TrainConfig = TrainConfig(),
-                    checkpoint_dir: str | Path | None = None, quantize: bool = True) -> dict:
+                    checkpoint_dir: str | Path | None = None, quantize: bool = True,
+                    sessions_path: str | Path | None = None, personalise: bool = True) -> dict:
     """Train, export and write the manifest; return numeric metrics (for Output[Metrics]).
 
     checkpoint_dir: where checkpoints live; a persistent path (a volume on a cluster) lets a
     killed run resume when started again. None writes no checkpoints (nothing could resume).
+    sessions_path / personalise: the prepare stage's sessions file; with personalise on and enough
+    shoppers with a history, the model learns from the training sessions too and reads the
+    shopper's recent items (core/clicks/personalise.py personalised_training).
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_pairs(pairs_path)
+    pairs, config, personal = personalised_training_from_file(pairs, config, sessions_path, personalise)
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main:
         log_locales_without_words(pairs, config)
     result = train(pairs, model_dir / HF_SUBDIR, config, checkpoint_dir=checkpoint_dir)
-    metrics = stage_metrics(result)
+    metrics = {**stage_metrics(result), **personal}
     if is_main:
         export_model_dir(model_dir, training_config=config.to_dict(), data_fingerprint=result["data_fingerprint"],
                          metrics=metrics, quantize=quantize)

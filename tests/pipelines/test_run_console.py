@@ -27,3 +27,12 @@ def test_console_shows_progress_lines_and_the_log_keeps_everything(caplog):
     assert log_file.getvalue() == component_output
     shown = console_out.getvalue().splitlines()
     assert len(shown) == 1 and shown[0].endswith(progress_line)
+
+
+def test_console_says_whether_the_run_personalises():
+    log_file, console_out = io.StringIO(), io.StringIO()
+    tee = _ProgressTee(log_file, Console(file=console_out, width=400))
+    line = ("[KFP Executor 2026-01-01 00:00:00,000 INFO]: train: personalise off: the data has no interactions "
+            "table (no sessions to learn from)")
+    tee.write(line + "\n[KFP Executor 2026-01-01 00:00:01,000 INFO]: sessions: written\n")
+    assert console_out.getvalue().splitlines() == [line]

@@ -1,5 +1,8 @@
 """A personalised model served over HTTP: `user.recent_items` in v1 and the rerank shape changes
-the scores; a request without it scores exactly as the same model on the plain query text."""
+the scores; a request without it scores exactly as the same model on the plain query text.
+
+The model: a tiny BERT trained through the train stage on toy pairs whose labels follow the
+shopper's brand (support/taste_pairs.py), so a shopper's taste must move their brand up."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import numpy as np
 import pytest
 
 from support.server_process import TOKEN, ServerProcess, candidates
-from support.tiny_model import tiny_model_dir, toy_pairs
+from support.taste_pairs import BRANDS, recent_item, taste_pairs
+from support.tiny_model import tiny_model_dir
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 RECENT = [{"title": "red shoe", "brand": "acme", "category": "Shoes > Red Shoes", "attributes": {"color": "red"}},
@@ -19,16 +23,15 @@ RECENT = [{"title": "red shoe", "brand": "acme", "category": "Shoes > Red Shoes"
 
 @pytest.fixture(scope="module")
 def personal_model(tmp_path_factory):
-    """A tiny model trained a few steps on pairs whose queries carry shopper history."""
+    """A tiny model trained (550 steps, about 10 s) on pairs whose labels follow the shopper's brand."""
     from shoprank.core.stages.train import run_train_stage
     from shoprank.core.training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("personal-model")
-    pairs = toy_pairs(n_queries=10)
-    pairs = pairs.assign(weight=1.0, history=np.where(np.arange(len(pairs)) % 2 == 0, "acme red shoes", ""))
-    pairs.to_parquet(root / "pairs.parquet", index=False)
-    config = TrainConfig(init_model_dir=str(tiny_model_dir(root / "tiny")), epochs=1, batch_size=8, max_length=48,
-                         lr=1e-3, num_threads=1, max_steps=4, shopper_history=True)
+    taste_pairs(n_queries=120).to_parquet(root / "pairs.parquet", index=False)
+    config = TrainConfig(init_model_dir=str(tiny_model_dir(root / "tiny")), epochs=10, batch_size=16, max_length=48,
+                         lr=2e-3, num_threads=1, shopper_history=True, patience=0, ema_decay=0.0, distill_weight=0.0,
+                         checkpoint_every=0, seed=0)
     run_train_stage(root / "pairs.parquet", root / "model", config)
     return root / "model"
 
@@ -72,6 +75,36 @@ def test_recent_items_change_scores_and_their_absence_scores_as_plain(client, pe
     rerank = client.post("/v1/rerank", json={"query": "red shoe", "documents": [c["title"] for c in cands],
                                              "user": {"recent_items": RECENT}})
     assert rerank.status_code == 200, rerank.text
+
+
+def test_a_shopper_with_a_taste_sees_their_brand_first_and_one_without_sees_the_plain_order(client, personal_model):
+    from shoprank.core.ranking.reranker import Reranker, score_candidates
+
+    cands = [{"product_id": f"c{i}", "title": f"{color} mug", "brand": BRANDS[i % 2]}
+             for i, color in enumerate(("red", "red", "blue", "blue", "green", "green"))]
+
+    def ranked(user=None):
+        instance = {"query": "red mug", "candidates": cands, **({"user": user} if user is not None else {})}
+        r = client.post("/v1/models/shoprank:predict", json={"instances": [instance]})
+        assert r.status_code == 200, r.text
+        scores = np.asarray(r.json()["predictions"][0]["scores"])
+        return [cands[i]["product_id"] for i in np.argsort(-scores, kind="stable")], scores
+
+    plain_order, plain_scores = ranked()
+    brand_of = {c["product_id"]: c["brand"] for c in cands}
+    orders = {}
+    for brand in BRANDS:
+        orders[brand], _ = ranked({"recent_items": [recent_item(brand, "blue", "mug"), recent_item(brand, "red", "bag")]})
+        assert [brand_of[p] for p in orders[brand][:3]] == [brand] * 3, (brand, orders[brand])
+    # Whichever brand the plain order puts first, the other brand's shopper sees a different order.
+    assert orders["acme"] != orders["zenith"] and sum(order != plain_order for order in orders.values()) >= 1
+    for without in ({"recent_items": []}, None):
+        order, scores = ranked(without)
+        assert order == plain_order and np.array_equal(scores, plain_scores)
+    # The plain order is the model's order on the query text alone.
+    reference = Reranker.load(personal_model, precision="fp32")
+    expected = score_candidates(reference, "red mug", cands)
+    np.testing.assert_allclose(plain_scores, expected, rtol=0, atol=1e-5)
 
 
 def test_bad_shopper_context_is_a_4xx(client):
