@@ -172,3 +172,15 @@ def fit_model_blend(pairs, model_dir: str | Path, config: HybridConfig = HybridC
     if blend is not None:
         blend.save(model_dir)
     return blend
+
+
+def blend_metrics(blend: Blend | None) -> dict[str, float]:
+    """The fitted blend as flat numeric metrics (the train stage's Output[Metrics]): blend_ships
+    (1.0 / 0.0), blend_weight_<component>, and the validation NDCG of the model alone and of the blend."""
+    if blend is None:
+        return {"blend_ships": 0.0}
+    out = {"blend_ships": float(blend.ships), **{f"blend_weight_{c}": blend.weight(c) for c in COMPONENTS}}
+    for key in ("model", "hybrid"):
+        if isinstance(blend.validation.get(key), (int, float)):
+            out[f"blend_validation_ndcg_{key}"] = float(blend.validation[key])
+    return out

@@ -20,11 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: TrainConfig = TrainConfig(),
-                    checkpoint_dir: str | Path | None = None, quantize: bool = True) -> dict:
+                    checkpoint_dir: str | Path | None = None, quantize: bool = True, blend=None) -> dict:
     """Train, export and write the manifest; return numeric metrics (for Output[Metrics]).
 
     checkpoint_dir: where checkpoints live; a persistent path (a volume on a cluster) lets a
     killed run resume when started again. None writes no checkpoints (nothing could resume).
+    blend: a core/ranking/hybrid_fit.HybridConfig to fit the hybrid blend on the validation split
+    after training (hybrid.json in the folder, under the manifest); None fits none.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -34,6 +36,10 @@ def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: Train
         log_locales_without_words(pairs, config)
     result = train(pairs, model_dir / HF_SUBDIR, config, checkpoint_dir=checkpoint_dir)
     metrics = stage_metrics(result)
+    if is_main and blend is not None:
+        from shoprank.core.ranking.hybrid_fit import blend_metrics, fit_model_blend
+
+        metrics.update(blend_metrics(fit_model_blend(pairs, model_dir, blend)))
     if is_main:
         export_model_dir(model_dir, training_config=config.to_dict(), data_fingerprint=result["data_fingerprint"],
                          metrics=metrics, quantize=quantize)
