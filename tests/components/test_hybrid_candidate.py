@@ -110,3 +110,31 @@ def test_a_tampered_blend_fails_the_manifest(tmp_path_factory, blended_dir):
     with pytest.raises(ManifestError, match=HYBRID_FILE):
         verify_manifest(model_dir)
     np.testing.assert_equal(load_blend(model_dir).weight("bm25"), 0.9)  # still a valid blend: only the manifest knows
+
+
+def test_run_options_reach_the_train_component():
+    import inspect
+
+    from shoprank.components.params import train_config
+    from shoprank.components.train.component import train_reranker
+    from shoprank.pipelines import cli
+    from shoprank.pipelines.train_and_deploy import train_and_deploy
+
+    assert train_config(distill_teacher="").distill_teacher is None
+    assert train_config(distill_teacher="msmarco").distill_teacher == "msmarco"
+    run = inspect.signature(cli.run).parameters
+    assert run["distill"].default.default is True and run["blend"].default.default is True
+    component = inspect.signature(train_reranker.python_func).parameters
+    pipeline = inspect.signature(train_and_deploy.pipeline_func).parameters
+    assert pipeline["distill_teacher"].default == component["distill_teacher"].default == "msmarco"
+
+
+def test_a_teacher_column_is_dropped_when_distillation_is_off():
+    from shoprank.core.training.config import TrainConfig
+    from shoprank.core.training.distill import TEACHER_COLUMN
+    from shoprank.core.training.loop import with_teacher
+    from support.tiny_model import toy_pairs
+
+    pairs = toy_pairs().assign(**{TEACHER_COLUMN: 1.0})  # scored by an earlier stage (tune) that distilled
+    frame, info = with_teacher(pairs, TrainConfig(distill_teacher=None))
+    assert TEACHER_COLUMN not in frame and info["used"] is False

@@ -73,3 +73,38 @@ def test_a_tampered_blend_stops_start_up(blended, tmp_path):
         assert HYBRID_FILE in server.output() and "manifest" in server.output()
     finally:
         server.stop()
+
+
+def test_the_engine_blends_cached_scores_as_score_candidates_does(served_model_dir):
+    """In process: a BM25-only blend answers a repeated request from the score cache (on the event
+    loop) with the same blended scores the first pass and score_candidates give."""
+    import asyncio
+
+    from shoprank.core.ranking.reranker import Reranker, score_candidates
+    from shoprank.core.ranking.score_cache import ScoreCache
+    from shoprank.serving.config import ServingConfig
+    from shoprank.serving.engine import ScoringEngine
+    from shoprank.serving.requests import RankRequest
+    from support.server_process import candidates
+
+    ranker = Reranker.load(served_model_dir, precision="fp32")
+    cands = candidates(5)
+    blend = Blend(weights={"model": 0.5, "bm25": 0.5}, ships=True,
+                  bm25=BM25Stats.from_texts(["red shoe", "blue hat", "green lamp", "black mug", "red hat"]))
+    cache = ScoreCache("sha", 100)
+    engine = ScoringEngine(ranker, ServingConfig(), {"model_name": "m", "model_sha256": "sha"}, cache, blend=blend)
+
+    async def twice():
+        first = await engine.score([RankRequest(query="red shoe", candidates=cands, product_ids=[])])
+        second = await engine.score([RankRequest(query="red shoe", candidates=cands, product_ids=[])])
+        return first[0].scores, second[0].scores
+
+    try:
+        first, second = asyncio.run(twice())
+    finally:
+        engine.close()
+    expected = score_candidates(ranker, "red shoe", cands, blend=blend)
+    np.testing.assert_allclose(first, expected, atol=1e-5)
+    np.testing.assert_allclose(second, expected, atol=1e-5)
+    assert cache.hits == len(cands)
+    assert not np.allclose(expected, score_candidates(ranker, "red shoe", cands), atol=1e-3)
