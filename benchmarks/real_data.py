@@ -128,7 +128,7 @@ def fit_hybrid(pairs, held_out, cache_dir: str | None = None) -> tuple:
     by_row = dict(zip(zip(held_out["query_id"], held_out["product_id"]), held_out["score"]))
     model = lambda frame: np.array([by_row[key] for key in zip(frame["query_id"], frame["product_id"])])  # noqa: E731
     blend = fit_blend(pairs, model, HybridConfig(cache_dir=cache_dir))
-    scores = blend.score_frame(held_out.reset_index(drop=True), held_out["score"].to_numpy())
+    scores = blend.score_frame(held_out.reset_index(drop=True), held_out["score"].to_numpy(), cache_dir)
     return held_out.assign(score=np.asarray(scores, dtype=np.float64)), blend
 
 

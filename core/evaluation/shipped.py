@@ -19,10 +19,12 @@ MODEL = "model"
 HYBRID = "hybrid"
 
 
-def candidate_scorers(model_scorer: Callable, model_dir: str | Path) -> tuple[dict[str, Callable], str, dict | None]:
+def candidate_scorers(model_scorer: Callable, model_dir: str | Path,
+                      cache_dir: str | None = None) -> tuple[dict[str, Callable], str, dict | None]:
     """({"model": scorer[, "hybrid": scorer]}, the shipped candidate's name, the blend's record or None).
 
-    model_scorer: pairs frame -> the model's scores. Raises ConfigError for a hybrid.json that is not a blend."""
+    model_scorer: pairs frame -> the model's scores. cache_dir: the zero-shot encoder's embedding
+    cache (the zero-shot baseline's). Raises ConfigError for a hybrid.json that is not a blend."""
     from shoprank.core.ranking.hybrid import load_blend
 
     blend = load_blend(model_dir)
@@ -37,7 +39,7 @@ def candidate_scorers(model_scorer: Callable, model_dir: str | Path) -> tuple[di
     if blend is None:
         return scorers, MODEL, None
     if blend.is_hybrid:
-        scorers[HYBRID] = lambda frame: blend.score_frame(frame, model(frame))
+        scorers[HYBRID] = lambda frame: blend.score_frame(frame, model(frame), cache_dir)
     record = {key: value for key, value in blend.to_dict().items() if key != "bm25"}
     return scorers, HYBRID if blend.ships and blend.is_hybrid else MODEL, record
 
@@ -47,8 +49,8 @@ def shipped_section(result: Mapping) -> str:
     blend = result.get("blend")
     shipped = result.get("shipped", MODEL)
     if not blend:
-        return (f"<h2>Which ranker ships</h2><p>The model ships: the folder has no hybrid blend "
-                f"(trained with --no-blend, or before blends).</p>")
+        return ("<h2>Which ranker ships</h2><p>The model ships: the folder has no hybrid blend "
+                "(trained with --no-blend, or before blends).</p>")
     validation = blend.get("validation", {})
     weights = ", ".join(f"{escape(name)} {weight:.2f}" for name, weight in blend.get("weights", {}).items())
     rows = [[name, _num(validation.get(key))] for name, key in (("model alone", "model"), ("best blend", "hybrid"))]

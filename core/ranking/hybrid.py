@@ -148,13 +148,19 @@ class Blend:
         if model_scores.shape != (len(texts),):
             raise ConfigError(f"hybrid: expected one model score per candidate text ({len(texts)}), "
                               f"got shape {model_scores.shape}")
+        return self._blend(model_scores, self.component_scores([query] * len(texts), texts))
+
+    def _blend(self, model_scores: np.ndarray, components: Mapping[str, np.ndarray]) -> np.ndarray:
+        """One query's weighted sum of normalised scores (float32)."""
         blended = self.weight(MODEL) * normalise(model_scores, self.norm)
-        for name, scores in self.component_scores([query] * len(texts), texts).items():
+        for name, scores in components.items():
             blended += self.weight(name) * normalise(scores, self.norm)
         return blended.astype(np.float32)
 
-    def component_scores(self, queries: Sequence[str], texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Raw scores of the weighted components other than the model, per (query, text) pair."""
+    def component_scores(self, queries: Sequence[str], texts: Sequence[str],
+                         cache_dir: str | None = None) -> dict[str, np.ndarray]:
+        """Raw scores of the weighted components other than the model, per (query, text) pair
+        (cache_dir: the zero-shot encoder's embedding cache, None = none)."""
         out = {}
         if self.weight("bm25") > 0:
             out["bm25"] = np.zeros(len(texts))
@@ -166,16 +172,22 @@ class Blend:
         if self.weight("zeroshot") > 0:
             from shoprank.core.ranking.baselines import zeroshot_scores
 
-            out["zeroshot"] = zeroshot_scores(list(queries), list(texts), self.zeroshot_batch_size).astype(np.float64)
+            out["zeroshot"] = zeroshot_scores(list(queries), list(texts), self.zeroshot_batch_size,
+                                              cache_dir).astype(np.float64)
         return out
 
-    def score_frame(self, frame, model_scores) -> np.ndarray:
-        """apply() per query_id of a pairs frame (columns query_id, query, product_text); float32 in row order."""
+    def score_frame(self, frame, model_scores, cache_dir: str | None = None) -> np.ndarray:
+        """apply() for every query_id of a pairs frame (columns query_id, query, product_text), each
+        query's candidates one normalisation group; the components are scored in one pass. float32, row order."""
         model_scores = np.asarray(model_scores, dtype=np.float64)
+        if model_scores.shape != (len(frame),):
+            raise ConfigError(f"hybrid: expected one model score per row ({len(frame)}), "
+                              f"got shape {model_scores.shape}")
+        components = self.component_scores(frame["query"].astype(str).tolist(),
+                                           frame["product_text"].astype(str).tolist(), cache_dir)
         out = np.zeros(len(frame), dtype=np.float32)
-        queries, texts = frame["query"].astype(str).tolist(), frame["product_text"].astype(str).tolist()
-        for _, rows in frame.groupby("query_id", sort=False).indices.items():
-            out[rows] = self.apply(model_scores[rows], queries[rows[0]], [texts[i] for i in rows])
+        for rows in frame.groupby("query_id", sort=False).indices.values():
+            out[rows] = self._blend(model_scores[rows], {name: scores[rows] for name, scores in components.items()})
         return out
 
     def to_dict(self) -> dict:

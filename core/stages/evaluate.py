@@ -127,7 +127,7 @@ def run_evaluate_stage(
     pairs, held_out = load_pairs_split(pairs_path, config.split)
     model_scorer, runtime = _model_scorer(model_dir, config)
     # "model", and "hybrid" when the folder holds a blend; `shipped` was chosen on validation (evaluation/shipped.py).
-    scorers, shipped, blend = candidate_scorers(model_scorer, model_dir)
+    scorers, shipped, blend = candidate_scorers(model_scorer, model_dir, config.cache_dir)
     candidates = list(scorers)
     log.info("evaluate: scoring the models with %s; candidates %s, shipped %s", runtime, candidates, shipped)
     if champion_dir:
