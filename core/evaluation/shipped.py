@@ -57,7 +57,7 @@ def shipped_section(result: Mapping) -> str:
     return ("<h2>Which ranker ships</h2>"
             f"<p><b>{escape(shipped)}</b> ships: {escape(blend.get('reason', ''))}. Chosen on the "
             f"{escape(validation.get('split', 'validation'))} split ({validation.get('queries', 'n/a')} queries), "
-            f"never on the split judged above.</p>"
+            f"never on the held-out split the gate judges.</p>"
             + table([f"ranker ({escape(str(validation.get('metric', 'ndcg@10')).upper())}, validation)", "value"], rows)
             + f"<p class='muted'>Blend: {escape(blend.get('method', ''))}, per-query {escape(blend.get('norm', ''))} "
             f"normalisation, weights {weights} (fitted on a simplex grid; core/ranking/hybrid_fit.py).</p>")
