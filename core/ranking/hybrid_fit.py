@@ -94,8 +94,8 @@ def fit_blend(pairs, score_model: Callable, config: HybridConfig = HybridConfig(
         return None
     stats = BM25Stats.from_texts(pairs["product_text"].astype(str).tolist(), config.bm25) \
         if "bm25" in config.components else None
-    probe = Blend(weights={MODEL: 0.5, **{c: 0.5 / len(config.components) for c in config.components}},
-                  norm=config.norm, bm25=stats, zeroshot_batch_size=config.batch_size)
+    # BM25 alone, scored by the blend's own code (the one serving runs)
+    probe = Blend(weights={MODEL: 0.5, "bm25": 0.5}, norm=config.norm, bm25=stats) if stats else None
     model_scores = np.asarray(score_model(held), dtype=np.float64)
     if model_scores.shape != (len(held),):
         raise ConfigError(f"hybrid: expected {len(held)} model scores, got shape {model_scores.shape}")
@@ -138,12 +138,12 @@ def fit_blend(pairs, score_model: Callable, config: HybridConfig = HybridConfig(
     return blend
 
 
-def _components(probe: Blend, held, config: HybridConfig) -> dict[str, np.ndarray]:
+def _components(probe: Blend | None, held, config: HybridConfig) -> dict[str, np.ndarray]:
     """Raw validation scores of each component (the zero-shot encoder's embeddings cached in cache_dir)."""
     out = {}
     queries, texts = held["query"].astype(str).tolist(), held["product_text"].astype(str).tolist()
     if "bm25" in config.components:
-        out["bm25"] = probe.component_scores(queries, texts)["bm25"] if probe.bm25 else np.zeros(len(held))
+        out["bm25"] = probe.component_scores(queries, texts)["bm25"]
     if "zeroshot" in config.components:
         from shoprank.core.ranking.baselines import zeroshot_scores
 
