@@ -13,7 +13,12 @@ with `--budget-minutes` of training steps (default: the default run's 3 epochs, 
                  core/training/distill.py)
     labels_only  the labels alone (distill_weight 0), as before issue 28
 
-The shipped candidate is the one with the best VALIDATION NDCG@10 (test is only reported). The
+Each candidate also gets its hybrid, `<candidate>+hybrid`: the model's score blended with BM25
+and the zero-shot cosine, weights fitted on the validation split (core/ranking/hybrid_fit.py, as
+the train stage fits it); `shoprank run` ships the hybrid only when it beat the model alone on
+validation by the blend's margin, and `run_shipped` is that choice for the first candidate (the
+default run's). The shipped candidate is the one with the best VALIDATION NDCG@10 among each
+candidate's choice (test is only reported). The
 table gives test NDCG@10, MRR and query counts per ranker, and the p-value of a paired
 randomisation test over test queries (scipy.stats.permutation_test, mean NDCG@10 difference,
 two-sided) against the best baseline (best on test, the bar of the issue's target). Value-stage
@@ -115,6 +120,18 @@ def train_candidate(pairs, overrides: dict, budget_minutes: float | None, quick:
     return held_out.assign(score=np.asarray(scores, dtype=np.float64)), result
 
 
+def fit_hybrid(pairs, held_out, cache_dir: str | None = None) -> tuple:
+    """(held_out with the hybrid's scores, the blend) of one candidate, fitted on the validation rows
+    of `held_out` (its `score` column is the model's) exactly as the train stage fits it."""
+    from shoprank.core.ranking.hybrid_fit import HybridConfig, fit_blend
+
+    by_row = dict(zip(zip(held_out["query_id"], held_out["product_id"]), held_out["score"]))
+    model = lambda frame: np.array([by_row[key] for key in zip(frame["query_id"], frame["product_id"])])  # noqa: E731
+    blend = fit_blend(pairs, model, HybridConfig(cache_dir=cache_dir))
+    scores = blend.score_frame(held_out.reset_index(drop=True), held_out["score"].to_numpy(), cache_dir)
+    return held_out.assign(score=np.asarray(scores, dtype=np.float64)), blend
+
+
 def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: bool,
               cache_dir: str | None = None) -> dict:
     from shoprank.core.evaluation.metrics import rank_metrics, relevant_label
@@ -125,19 +142,21 @@ def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: 
     started = time.perf_counter()
     scored = pairs.assign(**{f"score_{n}": s for n, s in baseline_scores(pairs, cache_dir).items()})
     baseline_minutes = (time.perf_counter() - started) / 60
-    runs = {}
+    runs, blends, choice = {}, {}, {}
     for name, overrides in candidates.items():
         held_out, result = train_candidate(pairs, overrides, budget_minutes, quick)
+        hybrid, blends[name] = fit_hybrid(pairs, held_out, cache_dir)
+        choice[name] = f"{name}+hybrid" if blends[name].ships else name
         key = ["query_id", "product_id"]
-        scored = scored.merge(held_out[key + ["score"]].rename(columns={"score": f"score_{name}"}), on=key,
-                              how="left")
-        runs[name] = result
-    rankers = list(BASELINES) + list(candidates)
+        for column, frame in ((f"score_{name}", held_out), (f"score_{name}+hybrid", hybrid)):
+            scored = scored.merge(frame[key + ["score"]].rename(columns={"score": column}), on=key, how="left")
+        runs[name] = runs[f"{name}+hybrid"] = result
+    rankers = list(BASELINES) + [r for name in candidates for r in (name, f"{name}+hybrid")]
     table = {}
     for split in SPLITS:
         part = scored[scored["split"] == split]
         table[split] = {r: rank_metrics(part, f"score_{r}", relevant=relevant) for r in rankers}
-    shipped = max(candidates, key=lambda c: table["validation"][c]["ndcg@10"])
+    shipped = max(choice.values(), key=lambda c: table["validation"][c]["ndcg@10"])
     best_baseline = max(BASELINES, key=lambda b: table["test"][b]["ndcg@10"])
     test = scored[scored["split"] == "test"]
     bar = per_query_ndcg(test, f"score_{best_baseline}", relevant)
@@ -153,7 +172,11 @@ def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: 
             rows[r].update(train_minutes=round(runs[r]["train_seconds"] / 60, 2), steps=runs[r]["steps"],
                            wall_minutes=round(runs[r]["wall_minutes"], 2), stop_reason=runs[r]["stop_reason"],
                            distilled=dist["used"], teacher_minutes=round(dist.get("seconds", 0) / 60, 2))
-    return {"data": data, "rankers": rows, "shipped": shipped, "best_baseline": best_baseline,
+        if r.endswith("+hybrid"):
+            blend = blends[r.removesuffix("+hybrid")]
+            rows[r].update(blend_weights=dict(blend.weights), blend_ships=blend.ships, blend_reason=blend.reason)
+    return {"data": data, "rankers": rows, "shipped": shipped, "run_shipped": choice[next(iter(candidates))],
+            "best_baseline": best_baseline,
             "test_queries": int(test["query_id"].nunique()),
             "validation_queries": int(pairs.loc[pairs["split"] == "validation", "query_id"].nunique()),
             "baseline_minutes": round(baseline_minutes, 2), "budget_minutes": budget_minutes}
@@ -162,15 +185,19 @@ def benchmark(data: str, candidates: dict, budget_minutes: float | None, quick: 
 def print_table(report: dict) -> None:
     print(f"\n{report['data']}: {report['test_queries']} test / {report['validation_queries']} validation queries, "
           f"training budget {report['budget_minutes'] or 'default (3 epochs)'} min; shipped (best validation "
-          f"NDCG@10): {report['shipped']}; best baseline (test): {report['best_baseline']}")
-    print(f"{'ranker':<13}{'NDCG@10':>9}{'MRR':>8}{'valid':>8}{'p vs best':>11}{'queries':>9}{'train min':>11}"
+          f"NDCG@10): {report['shipped']}; `shoprank run` ships: {report['run_shipped']}; best baseline (test): "
+          f"{report['best_baseline']}")
+    for name, row in report["rankers"].items():
+        if "blend_weights" in row:
+            print(f"{name}: weights {row['blend_weights']}; {row['blend_reason']}")
+    print(f"{'ranker':<20}{'NDCG@10':>9}{'MRR':>8}{'valid':>8}{'p vs best':>11}{'queries':>9}{'train min':>11}"
           f"{'steps':>7}")
 
     def fmt(v, spec):
         return format(v, spec) if isinstance(v, (int, float)) else format("-", ">" + spec.split(".")[0].lstrip(">"))
 
     for name, row in report["rankers"].items():
-        print(f"{name:<13}{fmt(row['ndcg@10'], '>9.4f')}{fmt(row['mrr'], '>8.4f')}{fmt(row['valid_ndcg@10'], '>8.4f')}"
+        print(f"{name:<20}{fmt(row['ndcg@10'], '>9.4f')}{fmt(row['mrr'], '>8.4f')}{fmt(row['valid_ndcg@10'], '>8.4f')}"
               f"{fmt(row['p_vs_best_baseline'], '>11.4f')}{fmt(row['queries'], '>9')}"
               f"{fmt(row.get('train_minutes'), '>11.2f')}{fmt(row.get('steps'), '>7')}")
     shipped, best = report["rankers"][report["shipped"]], report["rankers"][report["best_baseline"]]
@@ -200,7 +227,11 @@ def main() -> None:
         reports.append(report)
     first = reports[0]
     shipped = first["rankers"][first["shipped"]]
+    default = next(iter(names))
     print(json.dumps({
+        "ndcg10_model": first["rankers"][default]["ndcg@10"],
+        "ndcg10_hybrid": first["rankers"][f"{default}+hybrid"]["ndcg@10"],
+        "run_shipped": first["run_shipped"], "ndcg10_run_shipped": first["rankers"][first["run_shipped"]]["ndcg@10"],
         "ndcg10_shipped": shipped["ndcg@10"], "ndcg10_best_baseline": first["rankers"][first["best_baseline"]]["ndcg@10"],
         "best_baseline": first["best_baseline"], "shipped": first["shipped"], "p_value": shipped["p_vs_best_baseline"],
         "train_minutes": shipped["train_minutes"], "steps": shipped["steps"], "quick": args.quick,

@@ -44,14 +44,15 @@ def json_object(text: str, what: str) -> dict:
 
 
 # Train parameters whose 0 / "" mean None: no budget, max_length fitted to the pairs, the packaged encoder.
-_TRAIN_UNSET_AS_NONE = ("max_pairs", "max_steps", "max_minutes", "max_length", "init_model_dir")
+_TRAIN_UNSET_AS_NONE = ("max_pairs", "max_steps", "max_minutes", "max_length", "init_model_dir", "distill_teacher")
 
 
 def train_config(overrides_json: str = "", **params):
     """TrainConfig from the train component's parameters: 0 / 0.0 = no budget for max_pairs,
     max_steps and max_minutes, 0 = fitted to the pairs for max_length, "" = the packaged
-    encoder for init_model_dir. overrides_json (TrainConfig fields as a JSON object, e.g. a
-    tuned config) wins over the parameters and is taken as it is (null stays None)."""
+    encoder for init_model_dir, "" = no distillation for distill_teacher. overrides_json
+    (TrainConfig fields as a JSON object, e.g. a tuned config) wins over the parameters and is
+    taken as it is (null stays None)."""
     from shoprank.core.training.config import TrainConfig
 
     values = {name: none_if_unset(value) if name in _TRAIN_UNSET_AS_NONE else value for name, value in params.items()}
@@ -104,3 +105,11 @@ def evaluation_config(split: str, baselines: str, runtime: str, embedding_cache_
 
     return EvaluationConfig(split=split, baselines=names(baselines), runtime=runtime,
                             cache_dir=none_if_unset(embedding_cache_dir))
+
+
+def hybrid_config(embedding_cache_dir: str = ""):
+    """HybridConfig (core/ranking/hybrid_fit.py) of the train component: its defaults, with the
+    zero-shot encoder's embedding cache ("" = none)."""
+    from shoprank.core.ranking.hybrid_fit import HybridConfig
+
+    return HybridConfig(cache_dir=none_if_unset(embedding_cache_dir))

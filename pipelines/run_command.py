@@ -89,6 +89,9 @@ def run(
     gate_min_queries: int = typer.Option(15, help="Gate: fewest held-out queries to judge on; fewer = not blessed."),
     gate_alpha: float = typer.Option(0.05, help="Gate: level of the paired tests (confidence intervals at 1 - alpha)."),
     require_significance: bool = typer.Option(False, help="Gate: also require each gain to be significant (p < alpha)."),
+    distill: bool = typer.Option(True, help="Warm start: the student also learns the MS MARCO cross-encoder's margins."),
+    blend: bool = typer.Option(True, help="Fit the hybrid (model + BM25 + zero-shot) on validation; it ships "
+                               "when it beats the model alone there."),
 ):
     """Run the whole pipeline on this machine (kfp.local) and print a summary."""
     from shoprank.pipelines.local_run import collect_stage_outputs, latest_run_dir, run_locally
@@ -134,6 +137,7 @@ def run(
                 tune_trials=tune_trials, tune_minutes=tune_minutes,
                 champion_model_uri=str(champion.resolve()) if champion else "", baselines=baselines,
                 embedding_cache_dir=str(out / "cache"), clicks_policy=clicks, personalise=personalise,
+                distill_teacher="msmarco" if distill else "", blend=blend,
                 **_gate_rule(beat_baselines, gate_margin, gate_min_queries, gate_alpha, require_significance),
             )
         except Exception as exc:  # kfp.local raises RuntimeError for a failed task

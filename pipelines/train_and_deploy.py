@@ -56,6 +56,8 @@ def train_and_deploy(
     canary_max_sessions: int = 3000,
     clicks_policy: str = "both",
     personalise: bool = True,
+    distill_teacher: str = "msmarco",
+    blend: bool = True,
 ):
     """data_uri: a folder (local path or object-store URI) holding the contract tables.
 
@@ -77,6 +79,8 @@ def train_and_deploy(
     (components/deploy, components/canary). clicks_policy: "human", "clicks" or "both" labels from the
     interactions table (components/prepare/README.md). personalise: train on the click log's sessions
     with the shopper's recent items when enough shoppers have a history (components/train/README.md).
+    distill_teacher: "msmarco" = warm start by distillation, "" = off. blend: fit the hybrid blend after training; the evaluate stage ships
+    the hybrid when it beat the model alone on validation (components/train/README.md).
     """
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import-data")
@@ -102,6 +106,7 @@ def train_and_deploy(
         price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
         overrides_json=tuned.outputs["best_config_json"],
         sessions=prepared.outputs["sessions"], personalise=personalise,
+        distill_teacher=distill_teacher, blend=blend, embedding_cache_dir=embedding_cache_dir,
     )
     # On a cluster the fine-tune asks for one NVIDIA GPU; kfp.local runs it on what the machine has.
     trained.set_display_name("train").set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)

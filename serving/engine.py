@@ -20,7 +20,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from shoprank.core.ranking.reranker import candidate_pairs, score_prepared
+from shoprank.core.ranking.reranker import blend_scores, candidate_pairs, score_prepared
 from shoprank.core.ranking.score_cache import ScoreCache
 from shoprank.serving import metrics
 from shoprank.serving.config import ServingConfig
@@ -30,8 +30,12 @@ log = logging.getLogger(__name__)
 
 
 class ScoringEngine:
-    def __init__(self, ranker, config: ServingConfig, labels: dict[str, str], cache: ScoreCache | None = None):
+    def __init__(self, ranker, config: ServingConfig, labels: dict[str, str], cache: ScoreCache | None = None,
+                 blend=None):
         self.ranker = ranker
+        # The folder's shipped hybrid blend (core/ranking/hybrid.py), applied to each request after the
+        # model's scores (cached or not); None serves the model's scores as they are.
+        self.blend = blend
         self.config = config
         self.labels = labels
         self.cache = cache
@@ -101,11 +105,13 @@ class ScoringEngine:
             return None
 
     def _answer_from_cache(self, requests: Sequence[RankRequest], prepared: list) -> bool:
+        if self.blend is not None and self.blend.weight("zeroshot") > 0:
+            return False  # the encoder runs on the scorer's thread, never on the event loop
         found = [self.cache.lookup(qs, ts, count=False) for qs, ts in prepared]
         if any(len(missing) for _, missing in found):
             return False
         for request, (scores, _) in zip(requests, found):
-            request.scores = scores
+            request.scores = blend_scores(self.blend, request.query, request.candidates, scores)
             metrics.CANDIDATES.labels(**self.labels).observe(len(scores))
         hits = sum(len(scores) for scores, _ in found)
         self.cache.count_hits(hits)
@@ -121,7 +127,7 @@ class ScoringEngine:
         results = score_prepared(self.ranker, prepared, cache=self.cache, batch_size=self.config.batch_size,
                                  max_tokens=self.config.max_batch_tokens)
         for request, scores in zip(requests, results):
-            request.scores = scores
+            request.scores = blend_scores(self.blend, request.query, request.candidates, scores)
             metrics.CANDIDATES.labels(**self.labels).observe(len(scores))
         metrics.BATCH_REQUESTS.labels(**self.labels).observe(len(requests))
         if self.cache is not None:

@@ -24,6 +24,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from shoprank.core.data.request_log import RequestLogWriter, request_record
 from shoprank.core.ranking.artifact import MANIFEST_FILE
+from shoprank.core.ranking.hybrid import shipped_blend
 from shoprank.core.ranking.score_cache import ScoreCache
 from shoprank.core.training.export import sha256_file, verify_manifest
 from shoprank.serving.config import ServingConfig
@@ -72,7 +73,10 @@ class RerankPredictor(Model):
                  "pairs took %s ms", self.name, self.model_sha256[:16], self.runtime.name, self.runtime.device,
                  self.runtime.threads, self.runtime.ranker.max_length, self.runtime.timings_ms)
         cache = ScoreCache(self.model_sha256, self.config.cache_entries) if self.config.cache_entries else None
-        self.engine = ScoringEngine(self.runtime.ranker, self.config, self.labels, cache)
+        blend = shipped_blend(self.model_dir)  # hybrid.json when it ships (core/ranking/hybrid.py), else None
+        if blend is not None:
+            log.info("serve: the hybrid ships: weights %s, per-query %s", dict(blend.weights), blend.norm)
+        self.engine = ScoringEngine(self.runtime.ranker, self.config, self.labels, cache, blend=blend)
         if self.config.request_log_dir:
             self.request_log = RequestLogWriter(self.config.request_log_dir)
         self.ready = True

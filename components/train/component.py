@@ -38,6 +38,9 @@ def train_reranker(
     precision: str = "auto",
     init_model_dir: str = "",
     overrides_json: str = "",
+    distill_teacher: str = "msmarco",
+    blend: bool = True,
+    embedding_cache_dir: str = "",
 ):
     """Fine-tune the cross-encoder on the pairs' train split (early stopping on validation
     NDCG@10, `weight` column as example weights), then write the model folder: hf/, model.onnx,
@@ -57,13 +60,17 @@ def train_reranker(
     max_pairs / max_steps / max_minutes: budgets, 0 = none. checkpoint_dir: a persistent path
     (a mounted volume) where checkpoints go, so a killed run resumes; "" = no checkpoints. init_model_dir: ""
     = the packaged all-MiniLM-L6-v2. overrides_json: TrainConfig fields as JSON (e.g. the tuned
-    config), applied over the parameters.
+    config), applied over the parameters. distill_teacher: "msmarco" = warm start by distillation
+    (core/training/distill.py), "" = off. blend: fit the hybrid blend (model + BM25 + zero-shot
+    cosine, weights on the validation split) into the folder's hybrid.json; the evaluate stage
+    and serving use it when it beat the model alone (core/ranking/hybrid_fit.py).
+    embedding_cache_dir: the zero-shot encoder's embedding cache for the blend ("" = none).
     sessions / personalise: the prepare stage's search sessions; with personalise on (default) and at
     least 50 training sessions whose shopper has a history, the capped training sessions join the
     pairs and the model reads the shopper's recent items (core/clicks/personalise.py); else unchanged.
     """
     from shoprank.components.outputs import log_metrics
-    from shoprank.components.params import none_if_unset, train_config
+    from shoprank.components.params import hybrid_config, none_if_unset, train_config
     from shoprank.core.stages.train import run_train_stage
 
     config = train_config(
@@ -73,10 +80,12 @@ def train_reranker(
         price_limits=price_limits, low_price_words=low_price_words, spelling_notes=spelling_notes,
         default_locale=default_locale, max_pairs=max_pairs, max_steps=max_steps, max_minutes=max_minutes,
         patience=patience, checkpoint_every=checkpoint_every, seed=seed, precision=precision,
-        init_model_dir=init_model_dir,
+        init_model_dir=init_model_dir, distill_teacher=distill_teacher,
     )
+    hybrid = hybrid_config(embedding_cache_dir) if blend else None
     result = run_train_stage(pairs.path, model.path, config, checkpoint_dir=none_if_unset(checkpoint_dir),
-                             sessions_path=sessions.path if sessions is not None else None, personalise=personalise)
+                             sessions_path=sessions.path if sessions is not None else None, personalise=personalise,
+                             blend=hybrid)
     model.framework = "transformers+onnx"
     model.metadata["manifest"] = "manifest.json"
     log_metrics(metrics, result)

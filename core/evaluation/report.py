@@ -16,6 +16,7 @@ import numpy as np
 
 from shoprank.core.common.html_page import escape, figure_png, page, table, verdict
 from shoprank.core.evaluation.session_report import render_sessions_section
+from shoprank.core.evaluation.shipped import shipped_section
 
 _WORST_QUERIES = 10
 
@@ -86,6 +87,7 @@ def render_evaluation_report(result: Mapping, per_query, query_text: Mapping[str
         f"<b>{_fmt3(mine.get(metric))}</b> on {mine.get('queries')} held-out queries "
         f"({headline or 'no baselines'}).</p>",
     ]
+    parts.append(shipped_section(result))  # core/evaluation/shipped.py: which candidate ships and why
     if result.get("checks"):
         parts.append(table(["check", "rule", "result"],
                            [[c["name"], c["rule"], "pass" if c["passed"] else "FAIL"] for c in result["checks"]]))

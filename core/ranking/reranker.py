@@ -177,8 +177,20 @@ def candidate_pairs(ranker, query: str, candidates: Sequence[Mapping], locale: s
                          for candidate in candidates], ranker.pair_format)
 
 
+def blend_scores(blend, query: str, candidates: Sequence[Mapping], scores: np.ndarray) -> np.ndarray:
+    """The served scores of one query's candidates: the model's `scores` as they are when blend is
+    None, else the hybrid score (core/ranking/hybrid.py Blend.apply: the query and its candidates
+    are one normalisation group) over the candidates' product texts, written as the pairs table
+    writes them (core/text/product_text.py). float32, input order."""
+    if blend is None:
+        return scores
+    from shoprank.core.text.product_text import product_text
+
+    return blend.apply(scores, query, [product_text(candidate) for candidate in candidates])
+
+
 def score_candidates(ranker, query: str, candidates: Sequence[Mapping], locale: str | None = None,
-                     history: str | None = None) -> np.ndarray:
+                     history: str | None = None, blend=None) -> np.ndarray:
     """Scores (float32, higher = more relevant, input order) of one query's candidate products.
 
     candidates: product records with the products contract's fields (title required; brand,
@@ -186,22 +198,26 @@ def score_candidates(ranker, query: str, candidates: Sequence[Mapping], locale: 
     locale: the query's locale (None: the model's default locale). history: the shopper's recent
     items summarised (candidate_pairs), None without shopper context. The one way from raw
     candidates to scores, shared by serving and evaluation, so both write the pairs the way
-    training did. ranker: a Reranker or OnnxReranker.
+    training did. ranker: a Reranker or OnnxReranker. blend: the folder's shipped blend
+    (core/ranking/hybrid.py shipped_blend), applied after the model (blend_scores); None = the model alone.
     """
-    return score_queries(ranker, [(query, candidates, locale, history)])[0]
+    return score_queries(ranker, [(query, candidates, locale, history)], blend=blend)[0]
 
 
 def score_queries(ranker, requests: Sequence[tuple[str, Sequence[Mapping]]], cache=None,
-                  batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS) -> list[np.ndarray]:
+                  batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS,
+                  blend=None) -> list[np.ndarray]:
     """score_candidates for several queries at once: one float32 array per (query, candidates[, locale[, history]]),
     in input order. The pairs of all queries are batched together by token length, so a server
     scores requests that arrive together in one pass.
 
     cache: a core/ranking/score_cache.ScoreCache; pairs it holds are not scored again, and the
-    new scores are stored in it.
+    new scores are stored in it (the model's scores: a blend is applied after the cache).
+    blend: as in score_candidates, applied to each query's candidates on its own.
     """
     pairs = [candidate_pairs(ranker, query, candidates, *locale) for query, candidates, *locale in requests]
-    return score_prepared(ranker, pairs, cache, batch_size, max_tokens)
+    scores = score_prepared(ranker, pairs, cache, batch_size, max_tokens)
+    return [blend_scores(blend, query, candidates, s) for (query, candidates, *_), s in zip(requests, scores)]
 
 
 def score_prepared(ranker, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], cache=None,

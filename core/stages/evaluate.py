@@ -15,8 +15,9 @@ from typing import Callable
 
 from shoprank.core.common.errors import ConfigError, SchemaError
 from shoprank.core.data.pairs import read_pairs
-from shoprank.core.evaluation.gate import CANDIDATE, CHAMPION, GateConfig, evaluate, score_rankers
+from shoprank.core.evaluation.gate import CHAMPION, GateConfig, evaluate, score_rankers
 from shoprank.core.evaluation.metrics import DEFAULT_K, relevant_label
+from shoprank.core.evaluation.shipped import candidate_scorers
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ def run_evaluate_stage(
     """Evaluate the model in `model_dir` (and the champion, if given) against the baselines.
 
     Writes the result as JSON to `evaluation_path` and the HTML page to `report_path`;
-    returns the result dict (keys: rankers, versus, shipped, blessed, reason, checks, ...). The
-    gate judges the model against every baseline and the champion (core/evaluation/gate_rule.py).
+    returns the result dict (keys: rankers, versus, shipped, blessed, reason, checks, blend, ...).
+    Every candidate of the folder ("model", and "hybrid" when it holds a blend) is scored like the
+    baselines; the gate judges `shipped` (chosen on validation when the blend was fitted) against
+    every baseline and the champion (core/evaluation/gate_rule.py).
     sessions_path: the prepare stage's sessions file; when its held-out split has sessions, the
     result gains a `sessions` key and the page its section (core/evaluation/session_report.py).
     """
@@ -125,9 +128,11 @@ def run_evaluate_stage(
     log.info("evaluate: split=%s baselines=%s gate=%s champion=%s",
              config.split, list(config.baselines), dataclasses.asdict(gate), bool(champion_dir))
     pairs, held_out = load_pairs_split(pairs_path, config.split)
-    scorers = {}
-    scorers[CANDIDATE], runtime = _model_scorer(model_dir, config)
-    log.info("evaluate: scoring the models with %s", runtime)
+    model_scorer, runtime = _model_scorer(model_dir, config)
+    # "model", and "hybrid" when the folder holds a blend; `shipped` was chosen on validation (evaluation/shipped.py).
+    scorers, shipped, blend = candidate_scorers(model_scorer, model_dir, config.cache_dir)
+    candidates = list(scorers)
+    log.info("evaluate: scoring the models with %s; candidates %s, shipped %s", runtime, candidates, shipped)
     if champion_dir:
         scorers[CHAMPION], _ = _model_scorer(champion_dir, config)
     for name in config.baselines:
@@ -135,7 +140,9 @@ def run_evaluate_stage(
     scored = score_rankers(held_out, scorers)
     # The relevance threshold of the whole data set: a split without label 2 or 3 stays graded.
     result, comparison = evaluate(scored, list(scorers), gate, k=config.k, relevant=relevant_label(pairs["label"]),
-                                  opponents=[name for name in scorers if name != CANDIDATE])
+                                  candidate=shipped, opponents=[name for name in scorers if name not in candidates])
+    if blend is not None:
+        result["blend"] = blend
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime

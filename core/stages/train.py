@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: TrainConfig = TrainConfig(),
-                    checkpoint_dir: str | Path | None = None, quantize: bool = True,
-                    sessions_path: str | Path | None = None, personalise: bool = True) -> dict:
+                     checkpoint_dir: str | Path | None = None, quantize: bool = True,
+                     sessions_path: str | Path | None = None, personalise: bool = True, blend=None) -> dict:
     """Train, export and write the manifest; return numeric metrics (for Output[Metrics]).
 
     checkpoint_dir: where checkpoints live; a persistent path (a volume on a cluster) lets a
@@ -30,16 +30,23 @@ def run_train_stage(pairs_path: str | Path, model_dir: str | Path, config: Train
     sessions_path / personalise: the prepare stage's sessions file; with personalise on and enough
     shoppers with a history, the model learns from the training sessions too and reads the
     shopper's recent items (core/clicks/personalise.py personalised_training).
+    blend: a core/ranking/hybrid_fit.HybridConfig to fit the hybrid blend on the validation split
+    after training (hybrid.json in the folder, under the manifest); None fits none.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    pairs = read_pairs(pairs_path)
-    pairs, config, personal = personalised_training_from_file(pairs, config, sessions_path, personalise)
+    judged = read_pairs(pairs_path)
+    pairs, config, personal = personalised_training_from_file(judged, config, sessions_path, personalise)
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main:
         log_locales_without_words(pairs, config)
     result = train(pairs, model_dir / HF_SUBDIR, config, checkpoint_dir=checkpoint_dir)
     metrics = {**stage_metrics(result), **personal}
+    if is_main and blend is not None:
+        from shoprank.core.ranking.hybrid_fit import blend_metrics, fit_model_blend
+
+        # On the judged pairs, as the evaluate stage reads them (BM25's IDF over the same catalogue texts).
+        metrics.update(blend_metrics(fit_model_blend(judged, model_dir, blend)))
     if is_main:
         export_model_dir(model_dir, training_config=config.to_dict(), data_fingerprint=result["data_fingerprint"],
                          metrics=metrics, quantize=quantize)

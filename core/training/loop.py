@@ -484,8 +484,9 @@ def with_teacher(frame, config: TrainConfig):
     """(frame with the teacher's standardised scores on the training rows, what distillation did);
     the frame unchanged when it is off (core/training/distill.py)."""
     scored, info = with_teacher_scores(_training_rows(frame, config), config.distill_teacher, config.distill_weight)
-    if TEACHER_COLUMN not in scored:
-        return frame, info
+    if not info.get("used") or TEACHER_COLUMN not in scored:
+        # Off: a column an earlier stage scored (the tune stage) must not distil behind the config's back.
+        return frame.drop(columns=[TEACHER_COLUMN], errors="ignore"), info
     return frame.assign(**{TEACHER_COLUMN: scored[TEACHER_COLUMN].reindex(frame.index)}), info
 
 

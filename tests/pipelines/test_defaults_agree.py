@@ -25,6 +25,7 @@ MAPPING = {
     "price_limits": (train_reranker, "price_limits"),
     "low_price_words": (train_reranker, "low_price_words"),
     "spelling_notes": (train_reranker, "spelling_notes"),
+    "blend": (train_reranker, "blend"),
     "min_ndcg": (evaluate_reranker, "min_ndcg"),
     "min_gain_over_champion": (evaluate_reranker, "min_gain_over_champion"),
     "baselines": (evaluate_reranker, "baselines"),

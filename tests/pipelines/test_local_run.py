@@ -40,10 +40,13 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     assert 0.3 < ndcg <= 1.0
     assert 0.0 <= summary["rankers"]["model"]["test"]["ndcg@10"] <= 1.0
     # a floor of 0 is configured, so the gate blesses; without one it never would
-    assert summary["verdict"]["blessed"] is True and summary["shipped"] == "model"
+    model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
+    blend = json.loads((model_dir / "hybrid.json").read_text())  # fitted on validation by the train stage
+    assert summary["verdict"]["blessed"] is True and summary["shipped"] == ("hybrid" if blend["ships"] else "model")
+    assert "hybrid" in summary["rankers"] or blend["weights"]["model"] == 1.0
     # the paired test against BM25 is reported even where it does not gate
     bm25 = summary["verdict"]["versus"]["bm25"]
-    assert bm25["queries"] == summary["rankers"]["model"]["test"]["queries"] and 0.0 < bm25["p_value"] <= 1.0
+    assert bm25["queries"] == summary["rankers"][summary["shipped"]]["test"]["queries"] and 0.0 < bm25["p_value"] <= 1.0
     assert "NDCG@10" in result.stdout and "bm25" in result.stdout and "BLESSED" in result.stdout
     # query counts behind each mean, the first training step (with an ETA) on the console
     assert summary["rankers"]["bm25"]["test"]["queries"] > 0 and "queries" in result.stdout
