@@ -146,7 +146,8 @@ def run_evaluate_stage(
     result["split"] = config.split
     result["pairs"] = int(len(held_out))
     result["runtime"] = runtime
-    sessions = _session_result(sessions_path, model_dir, scorers[CANDIDATE], config)
+    # The shipped ranker scores the sessions as serving would (one session's results = one request).
+    sessions = _session_result(sessions_path, model_dir, scorers[shipped], config)
     if sessions:
         result["sessions"] = sessions
     query_text = dict(zip(held_out["query_id"], held_out["query"]))
