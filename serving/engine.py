@@ -105,8 +105,8 @@ class ScoringEngine:
             return None
 
     def _answer_from_cache(self, requests: Sequence[RankRequest], prepared: list) -> bool:
-        if self.blend is not None and self.blend.weight("zeroshot") > 0:
-            return False  # the encoder runs on the scorer's thread, never on the event loop
+        if self.blend is not None and self.blend.runs_network:
+            return False  # the zero-shot encoder / MS MARCO run on the scorer's thread, never on the event loop
         found = [self.cache.lookup(qs, ts, count=False) for qs, ts in prepared]
         if any(len(missing) for _, missing in found):
             return False

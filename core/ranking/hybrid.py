@@ -1,4 +1,4 @@
-"""The hybrid score: the fine-tuned model's score blended with BM25 and the zero-shot cosine.
+"""The hybrid score: the fine-tuned model's score blended with BM25, the zero-shot cosine and MS MARCO.
 
 Method: per-query score normalisation, then a weighted sum (CombSUM with weights, Fox & Shaw,
 "Combination of Multiple Searches", TREC-2 1994; the "wsum" fusion with "min-max" or "zmuv"
@@ -6,7 +6,7 @@ normalisation of ranx, Bassani & Romelli, "ranx.fuse: A Python Library for Metas
 2022). One query and its candidates are one normalisation group, in evaluation (a held-out
 query's judged candidates) and in serving (one request), so both compute the same score:
 
-    hybrid = sum_c weight_c * norm(score_c over the query's candidates),  c in model, bm25, zeroshot
+    hybrid = sum_c weight_c * norm(score_c over the query's candidates),  c in model, bm25, zeroshot, msmarco
 
 norm "min-max": (s - min) / max(max - min, 1e-9); "zmuv": (s - mean) / max(std, 1e-9) (ranx's
 formulas). The weights are fitted on the validation split (core/ranking/hybrid_fit.py) and kept in
@@ -14,7 +14,11 @@ the model folder as hybrid.json, which the manifest covers like every other file
 as the statistics it needs (Lucene BM25 as bm25s computes it: idf = ln(1 + (N - df + 0.5) /
 (df + 0.5)), term score idf * tf / (tf + k1 (1 - b + b dl / avgdl)); Kamphuis et al., ECIR 2020),
 with bm25s's tokenizer, so any candidate text gets the score the catalogue index would give it.
-A component with weight 0 is never computed: the zero-shot encoder loads only when it counts.
+A component with weight 0 is never computed: the zero-shot encoder and the MS MARCO cross-encoder
+(core/ranking/baselines.py) load only when they count. MS MARCO (a 12-layer int8 cross-encoder)
+scores each query's candidates as one set, in evaluation and serving alike, because its int8
+activations are quantised per batch: the same candidates then get the same scores; a blend that
+weights it costs about what the MS MARCO baseline costs per request on top of the model.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ log = logging.getLogger(__name__)
 HYBRID_FILE = "hybrid.json"
 HYBRID_VERSION = 1
 MODEL = "model"
-COMPONENTS = (MODEL, "bm25", "zeroshot")
+COMPONENTS = (MODEL, "bm25", "zeroshot", "msmarco")
+NEURAL = ("zeroshot", "msmarco")  # components that run a network (never on serving's event loop)
 NORMS = ("min-max", "zmuv")
 _EPS = 1e-9  # ranx's floor on a normalisation denominator
 
@@ -135,6 +140,11 @@ class Blend:
         return float(self.weights.get(name, 0.0))
 
     @property
+    def runs_network(self) -> bool:
+        """True when a weighted component other than the model runs a network (zero-shot, MS MARCO)."""
+        return any(self.weight(c) > 0 for c in NEURAL)
+
+    @property
     def is_hybrid(self) -> bool:
         """True when some component other than the model has a weight (else it ranks as the model does)."""
         return self.weight(MODEL) > 0 and any(self.weight(c) > 0 for c in COMPONENTS if c != MODEL)
@@ -162,11 +172,11 @@ class Blend:
         """Raw scores of the weighted components other than the model, per (query, text) pair
         (cache_dir: the zero-shot encoder's embedding cache, None = none)."""
         out = {}
+        groups: dict[str, list[int]] = {}
+        for i, q in enumerate(queries):
+            groups.setdefault(str(q), []).append(i)
         if self.weight("bm25") > 0:
             out["bm25"] = np.zeros(len(texts))
-            groups: dict[str, list[int]] = {}
-            for i, q in enumerate(queries):
-                groups.setdefault(str(q), []).append(i)
             for q, rows in groups.items():
                 out["bm25"][rows] = self.bm25.scores(q, [texts[i] for i in rows])
         if self.weight("zeroshot") > 0:
@@ -174,6 +184,13 @@ class Blend:
 
             out["zeroshot"] = zeroshot_scores(list(queries), list(texts), self.zeroshot_batch_size,
                                               cache_dir).astype(np.float64)
+        if self.weight("msmarco") > 0:
+            from shoprank.core.ranking.baselines import msmarco_scores
+
+            out["msmarco"] = np.zeros(len(texts))
+            for q, rows in groups.items():  # one query's candidates a set: the same set scores the same
+                out["msmarco"][rows] = msmarco_scores([q] * len(rows), [texts[i] for i in rows],
+                                                      self.zeroshot_batch_size)
         return out
 
     def score_frame(self, frame, model_scores, cache_dir: str | None = None) -> np.ndarray:

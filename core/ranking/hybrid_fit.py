@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 class HybridConfig:
     """How the blend is fitted.
 
-    components: the scores blended with the model's: any of "bm25", "zeroshot" (pretrained bi-encoder cosine).
+    components: the scores blended with the model's: any of "bm25", "zeroshot" (pretrained bi-encoder cosine),
+        "msmarco" (the MS MARCO cross-encoder; English, and serving then runs it too).
     norm: per-query normalisation, "min-max" (default, ranx's fusion default) or "zmuv" (z-score).
     grid_steps: weights are multiples of 1 / grid_steps (10: 55 weightings for two components).
     margin: validation NDCG@k gain over the model alone the hybrid needs to ship (default 0.005).
@@ -42,7 +43,7 @@ class HybridConfig:
     bm25: BM25 parameters. batch_size / cache_dir: the zero-shot encoder's batch size and embedding cache.
     """
 
-    components: tuple[str, ...] = ("bm25", "zeroshot")
+    components: tuple[str, ...] = ("bm25", "zeroshot", "msmarco")
     norm: str = "min-max"
     grid_steps: int = 10
     margin: float = 0.005
@@ -148,6 +149,10 @@ def _components(probe: Blend | None, held, config: HybridConfig) -> dict[str, np
         from shoprank.core.ranking.baselines import zeroshot_scores
 
         out["zeroshot"] = zeroshot_scores(queries, texts, config.batch_size, config.cache_dir).astype(np.float64)
+    if "msmarco" in config.components:
+        # Scored per query by the blend's own code, as serving scores one request's candidates.
+        teacher = Blend(weights={MODEL: 0.5, "msmarco": 0.5}, norm=config.norm, zeroshot_batch_size=config.batch_size)
+        out["msmarco"] = teacher.component_scores(queries, texts)["msmarco"]
     return out
 
 

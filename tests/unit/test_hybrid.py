@@ -128,3 +128,35 @@ def test_zero_weight_components_are_never_computed():
     assert encoder._load.cache_info().currsize == 0
     assert out[0] == pytest.approx(0.3) and out[1] == pytest.approx(0.7)
     assert normalise([2.0, 2.0], "min-max").tolist() == [0.0, 0.0]
+
+
+def test_msmarco_component_scores_each_query_as_one_set_so_serving_equals_evaluation():
+    """MS MARCO's int8 scores move with their batch-mates: the blend scores each query's candidates
+    as one set, so a frame of many queries (evaluation) and one request (serving) agree exactly,
+    and a fit that may use it gets the same numbers."""
+    from shoprank.core.ranking.baselines import msmarco_scores
+
+    frame = _pairs().head(24)  # 3 queries of 8 candidates
+    model = _noise(frame, seed=5)
+    blend = Blend(weights={"model": 0.5, "msmarco": 0.5})
+    assert blend.runs_network and not Blend(weights={"model": 0.5, "bm25": 0.5}, bm25=BM25Stats.from_texts(
+        frame["product_text"].tolist())).runs_network
+    whole = blend.score_frame(frame, model)
+    for query_id, rows in frame.groupby("query_id", sort=False).indices.items():
+        group = frame.iloc[rows]
+        alone = msmarco_scores(group["query"].tolist(), group["product_text"].tolist())
+        served = blend.apply(model[rows], group["query"].iloc[0], group["product_text"].tolist())
+        np.testing.assert_array_equal(whole[rows], served)
+        expected = 0.5 * normalise(model[rows], "min-max") + 0.5 * normalise(alone.astype(np.float64), "min-max")
+        np.testing.assert_allclose(served, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_fit_weights_msmarco_when_it_carries_what_the_model_lacks():
+    """Labels that follow MS MARCO's own order: the fit gives it weight and the hybrid ships."""
+    pairs = _pairs()
+    teacher = Blend(weights={"model": 0.5, "msmarco": 0.5}).component_scores(
+        pairs["query"].tolist(), pairs["product_text"].tolist())["msmarco"]
+    ranks = pairs.assign(t=teacher).groupby("query_id")["t"].rank(method="first", ascending=False)
+    pairs["label"] = np.select([ranks <= 2, ranks <= 4], [3, 1], 0)
+    blend = fit_blend(pairs, lambda frame: _noise(frame, seed=9), HybridConfig(components=("msmarco",)))
+    assert blend.weight("msmarco") > 0 and blend.ships, blend.reason
