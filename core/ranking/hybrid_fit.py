@@ -7,7 +7,9 @@ the evaluate stage computes it. This is ranx's optimize_fusion(method="wsum", no
 procedure (Bassani & Romelli, CIKM 2022); it is run here rather than called because ranx's grid
 keeps a combination only when its float sum == 1.0 (so e.g. (0.1, 0.2, 0.7) is never tried) and
 scores each fused run on one order of its ties. Ties between weightings go to the larger model
-weight. The hybrid ships only when its validation NDCG@k beats the model alone by `margin`;
+weight. MS MARCO (COSTLY: a 12-layer cross-encoder per request) stays in the blend only when the
+best blend with it beats the best blend without it by `margin` too. The hybrid ships only when
+its validation NDCG@k beats the model alone by `margin`;
 otherwise the model's own score ships and the blend is kept for the record.
 """
 
@@ -28,6 +30,9 @@ from shoprank.core.ranking.bm25 import BM25Config
 from shoprank.core.ranking.hybrid import COMPONENTS, MODEL, NORMS, Blend, BM25Stats, normalise
 
 log = logging.getLogger(__name__)
+
+# Components that cost a network pass per request when weighted (MS MARCO: a 12-layer cross-encoder).
+COSTLY = ("msmarco",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +120,14 @@ def fit_blend(pairs, score_model: Callable, config: HybridConfig = HybridConfig(
         results.append((float(values.mean()) if len(values) else None, weights))
         progress.advance(1)
     model_alone = results[0][0]
-    best_ndcg, best = max(results, key=lambda r: -1.0 if r[0] is None else r[0])  # first of equals wins
+    best_ndcg, best = _best(results)
+    if any(best.get(name, 0) > 0 for name in COSTLY):
+        # A costly component must earn its serving cost: it stays only if it beats the best blend without it by the margin.
+        cheap_ndcg, cheap = _best([r for r in results if not any(r[1].get(name, 0) > 0 for name in COSTLY)])
+        if cheap_ndcg is not None and best_ndcg - cheap_ndcg < config.margin:
+            log.info("hybrid: %s adds %+.4f validation NDCG over the best blend without it (< margin %s): left out",
+                     "/".join(COSTLY), best_ndcg - cheap_ndcg, config.margin)
+            best_ndcg, best = cheap_ndcg, cheap
     gain = None if best_ndcg is None or model_alone is None else best_ndcg - model_alone
     hybrid = any(best[c] > 0 for c in config.components)
     ships = hybrid and gain is not None and gain >= config.margin
@@ -137,6 +149,11 @@ def fit_blend(pairs, score_model: Callable, config: HybridConfig = HybridConfig(
                   bm25=stats if best.get("bm25", 0) > 0 else None, zeroshot_batch_size=config.batch_size)
     log.info("hybrid: weights %s; %s (%d weightings, %.1f s)", best, reason, len(grid), validation["seconds"])
     return blend
+
+
+def _best(results: list) -> tuple:
+    """The (ndcg, weights) of the highest validation NDCG (None counts lowest; the first of equals wins)."""
+    return max(results, key=lambda r: -1.0 if r[0] is None else r[0])
 
 
 def _components(probe: Blend | None, held, config: HybridConfig) -> dict[str, np.ndarray]:

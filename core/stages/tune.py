@@ -37,23 +37,24 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     space (core/tuning/space.py), "" = DEFAULT_SPACE. base: the train stage's config under each
     trial. Errors in the space (also against the base model's layers and positions), settings,
     pairs or cluster address are raised before the teacher and any trial start (search.preflight);
-    a search in which every trial failed raises SearchFailedError naming the first errors.
+    a search in which every trial failed raises SearchFailedError naming the first errors. A search
+    in which no trial failed but none reached its first validation before the time budget ended
+    (a busy machine) keeps the defaults, as tuning off does, and says so in the log, the page and
+    the metrics (`tune_fallback` 1): a run is not lost because its machine was slow.
     """
-    from shoprank.core.tuning.report import render_search_report, render_skipped_report
+    from shoprank.core.tuning.report import render_search_report
 
     pairs = read_pairs(pairs_path)
     for path in (best_config_path, tuned_pairs_path, report_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     if settings is None:
         log.info("tune stage: tuning is off (0 trials); train gets its own config and the pairs as valued")
-        Path(best_config_path).write_text("{}")
-        pairs.to_parquet(tuned_pairs_path, index=False)
-        Path(report_path).write_text(render_skipped_report("Tuning was off (0 trials): the train stage used its own "
-                                                           "config and the value stage's weights."), encoding="utf-8")
+        _keep_defaults(pairs, best_config_path, tuned_pairs_path, report_path,
+                       "Tuning was off (0 trials): the train stage used its own config and the value stage's weights.")
         return {"trials_run": 0}
     space = SearchSpace.from_json(space_json, base) if space_json else SearchSpace.from_dict(DEFAULT_SPACE, base)
 
-    from shoprank.core.tuning.search import run_search
+    from shoprank.core.tuning.search import SearchUnscoredError, run_search
     from shoprank.core.valuation.reapply import reapply_policy
 
     from shoprank.core.training.loop import with_teacher
@@ -62,7 +63,13 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     preflight(pairs, space, settings, base)  # the pairs', space's and address's errors first, before the teacher
     # The distillation teacher scores the training rows once: the trials and the train stage reuse the column.
     pairs, _ = with_teacher(pairs, base)
-    result = run_search(pairs, search_dir, space, settings, base)
+    try:
+        result = run_search(pairs, search_dir, space, settings, base)
+    except SearchUnscoredError as exc:
+        reason = f"{exc}. The train stage uses its own config and the value stage's weights."
+        log.warning("tune stage: %s", reason)
+        _keep_defaults(pairs, best_config_path, tuned_pairs_path, report_path, reason)  # teacher column kept
+        return {"trials_run": 0, "tune_fallback": 1.0}
     record = result.to_dict()
     Path(best_config_path).write_text(json.dumps(result.train_overrides, sort_keys=True))
     reapply_policy(pairs, result.value_policy).to_parquet(tuned_pairs_path, index=False)
@@ -73,3 +80,12 @@ def run_tune_stage(pairs_path: str | Path, best_config_path: str | Path, tuned_p
     log.info("tune stage: best config %s, value policy %s", json.dumps(result.train_overrides),
              json.dumps(result.value_policy.to_dict()))
     return result.metrics()
+
+
+def _keep_defaults(pairs, best_config_path, tuned_pairs_path, report_path, reason: str) -> None:
+    """No config chosen: empty overrides (the train stage's own config), the pairs as they came, a page saying why."""
+    from shoprank.core.tuning.report import render_skipped_report
+
+    Path(best_config_path).write_text("{}")
+    pairs.to_parquet(tuned_pairs_path, index=False)
+    Path(report_path).write_text(render_skipped_report(reason), encoding="utf-8")

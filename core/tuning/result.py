@@ -17,6 +17,11 @@ class SearchFailedError(ShoprankError, RuntimeError):
     """Every trial of a search failed (or none reported a validation NDCG@10)."""
 
 
+class SearchUnscoredError(SearchFailedError):
+    """No trial failed, but none reached its first validation within the time budget (a slow or
+    busy machine): there is no evidence for any config, so the tune stage keeps the defaults."""
+
+
 @dataclasses.dataclass
 class TrialRecord:
     """One trial: its params, how it ended, and its validation NDCG@10 over steps."""
@@ -119,5 +124,5 @@ def failure_message(trials: list) -> str:
     first = "; ".join(f"trial {t.number}: {t.error}" for t in failed[:3])
     if failed:
         return f"tune: all {len(trials)} trials failed, so there is no best config; first errors: {first}"
-    return (f"tune: none of the {len(trials)} trials reported a validation NDCG@10 (all stopped before their "
-            "first validation?); raise minutes or lower eval_every")
+    return (f"tune: none of the {len(trials)} trials reported a validation NDCG@10 before the time budget ended "
+            "(a slow or busy machine); raise minutes or lower eval_every")

@@ -27,13 +27,14 @@ from shoprank.core.common.errors import ConfigError, DataValidationError, Schema
 from shoprank.core.training.batches import data_fingerprint
 from shoprank.core.training.config import TrainConfig
 from shoprank.core.training.loop import with_teacher
-from shoprank.core.tuning.result import SearchFailedError, SearchResult, failure_message, trial_record
+from shoprank.core.tuning.result import (SearchFailedError, SearchResult, SearchUnscoredError, failure_message,
+                                         trial_record)
 from shoprank.core.tuning.settings import TuneSettings
 from shoprank.core.tuning.space import SearchSpace
 from shoprank.core.tuning.trainable import METRIC, TIME_ATTR, trial_config
 from shoprank.core.valuation.reapply import AS_VALUED
 
-__all__ = ["SearchFailedError", "SearchResult", "preflight", "run_search", "search_key", "trial_pairs"]
+__all__ = ["SearchFailedError", "SearchResult", "SearchUnscoredError", "preflight", "run_search", "search_key", "trial_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
 
     Raises ConfigError / SchemaError / DataValidationError / EndpointError before any trial
     (preflight), and SearchFailedError when no trial gave a score (its message quotes the first
-    trials' errors; a local Ray's temp dir with its session logs is then kept).
+    trials' errors; a local Ray's temp dir with its session logs is then kept): SearchUnscoredError
+    when none failed but none reached a validation within the time budget.
     """
     started = time.perf_counter()
     if not isinstance(space, SearchSpace):
@@ -86,7 +88,8 @@ def run_search(pairs, search_dir: str | Path, space: SearchSpace | dict, setting
         trials = sorted((trial_record(result, settings) for result in grid), key=lambda t: t.number)
         scored = [t for t in trials if t.status != "failed" and t.best_ndcg is not None]
         if not scored:  # raised inside the runtime, so a local Ray's session logs are kept
-            raise SearchFailedError(failure_message(trials))
+            failed = any(t.status == "failed" for t in trials)
+            raise (SearchFailedError if failed else SearchUnscoredError)(failure_message(trials))
     best = max(scored, key=lambda t: (t.best_ndcg, -t.number))
     experiment_dir = f"{search_dir}/{name}"
     if local_dir and not settings.keep_trial_checkpoints:

@@ -160,3 +160,17 @@ def test_fit_weights_msmarco_when_it_carries_what_the_model_lacks():
     pairs["label"] = np.select([ranks <= 2, ranks <= 4], [3, 1], 0)
     blend = fit_blend(pairs, lambda frame: _noise(frame, seed=9), HybridConfig(components=("msmarco",)))
     assert blend.weight("msmarco") > 0 and blend.ships, blend.reason
+
+
+def test_msmarco_stays_out_unless_it_beats_the_best_blend_without_it_by_the_margin():
+    """Labels that follow BM25's order exactly: a BM25 blend is already perfect on validation, so
+    MS MARCO (a cross-encoder per request) cannot earn its cost and gets weight 0."""
+    pairs = _pairs()
+    stats = BM25Stats.from_texts(pairs["product_text"].tolist())
+    bm25 = np.concatenate([stats.scores(q, g["product_text"].tolist()) for q, g in pairs.groupby("query", sort=False)])
+    pairs = pairs.iloc[np.concatenate(list(pairs.groupby("query", sort=False).indices.values()))].reset_index(drop=True)
+    ranks = pairs.assign(b=bm25).groupby("query_id")["b"].rank(method="first", ascending=False)
+    pairs["label"] = np.select([ranks <= 2, ranks <= 4], [3, 1], 0)
+    blend = fit_blend(pairs, lambda frame: _noise(frame, seed=2), HybridConfig(components=("bm25", "msmarco")))
+    assert blend.ships and blend.weight("bm25") > 0
+    assert blend.weight("msmarco") == 0, blend.weights
