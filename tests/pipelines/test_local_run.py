@@ -54,9 +54,15 @@ def test_run_on_user_data_goes_through_every_stage(small_data_dir, tmp_path):
     model_dir = Path(summary["stages"]["train-reranker"]["artifacts"]["model"])
     assert (model_dir / "manifest.json").exists() and (model_dir / "model.onnx").exists()
     tune = summary["stages"]["tune-hyperparameters"]
-    assert tune["metrics"]["trials_run"] == 1 and 0 < tune["metrics"]["best_ndcg@10"] <= 1
     best_config = json.loads(tune["parameters"]["best_config_json"])
-    assert best_config["lr"] == 2e-4  # the one trial is the train stage's own config
+    if tune["metrics"].get("tune_fallback"):
+        # A busy machine: the one trial did not reach its first validation within the 5 minutes; the run
+        # goes on with the train stage's own config and says why (tests/components/test_tune_failed.py).
+        assert tune["metrics"]["trials_run"] == 0 and best_config == {}
+        assert "before the time budget ended" in result.stdout + result.stderr
+    else:
+        assert tune["metrics"]["trials_run"] == 1 and 0 < tune["metrics"]["best_ndcg@10"] <= 1
+        assert best_config["lr"] == 2e-4  # the one trial is the train stage's own config
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert all(manifest["training_config"][k] == v for k, v in best_config.items())
     scored = pd.read_parquet(summary["stages"]["value-data"]["artifacts"]["scored_pairs"])
