@@ -64,7 +64,8 @@ def parse_v1(body: Any, config: ServingConfig) -> list[RankRequest]:
         candidates = _candidate_list(instance["candidates"], f"{path}.candidates", config)
         parsed = [_product(c, f"{path}.candidates[{j}]", config, require_id=True) for j, c in enumerate(candidates)]
         requests.append(RankRequest(
-            query=query, candidates=parsed, product_ids=[p["product_id"] for p in parsed],
+            query=query, candidates=parsed, product_ids=_unique_ids([p["product_id"] for p in parsed],
+                                                                    f"{path}.candidates[{{}}].product_id"),
             top_n=_top_n(instance.get("top_n"), f"{path}.top_n"),
             locale=_optional_text(instance.get("locale"), f"{path}.locale", 35),
             history=parse_user(instance.get("user"), f"{path}.user", config)))
@@ -139,7 +140,7 @@ def parse_v2(infer_request, config: ServingConfig) -> RankRequest:
     elif infer_request.parameters and "top_n" in infer_request.parameters:
         top_n = _top_n(infer_request.parameters["top_n"], "parameters.top_n")
     return RankRequest(query=query, candidates=candidates,
-                       product_ids=[str(i) for i in ids], top_n=top_n)
+                       product_ids=_unique_ids([str(i) for i in ids], "inputs.product_ids[{}]"), top_n=top_n)
 
 
 _MISSING = object()
@@ -150,6 +151,17 @@ def _json_body(body: bytes | str):
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedBody("body", f"expected a JSON object, could not parse it ({exc})") from None
+
+
+def _unique_ids(ids: list[str], path: str) -> list[str]:
+    """The ids, or FieldError naming the first repeated one (ranked_product_ids could not tell them apart).
+    path: the field's path with {} where the index goes."""
+    seen: set[str] = set()
+    for j, pid in enumerate(ids):
+        if pid in seen:
+            raise FieldError(path.format(j), f"expected unique product ids, got {pid!r} twice")
+        seen.add(pid)
+    return ids
 
 
 def _query(value, path: str, config: ServingConfig) -> str:

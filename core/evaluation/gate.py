@@ -121,7 +121,7 @@ def evaluate(scored, rankers: Sequence[str], gate: GateConfig, k: int = DEFAULT_
     relevant = relevant_label(scored["label"]) if relevant is None else relevant
     comparison = compare_rankers(scored, rankers, candidate=candidate, k=k, relevant=relevant,
                                  opponents=opponents, gate=gate)
-    decision = decide(comparison.metrics[candidate], comparison.versus, gate, champion=champion)
+    decision = decide(comparison.metrics[candidate], comparison.versus, gate, champion=champion, shipped=candidate)
     result = {
         "candidate": candidate,
         "shipped": candidate,

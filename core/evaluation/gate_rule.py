@@ -71,12 +71,14 @@ class GateConfig:
             raise ConfigError(f"gate resamples: expected at least 99, got {self.resamples}")
 
 
-def decide(candidate: Mapping, versus: Mapping[str, Mapping], gate: GateConfig, champion: str = "champion") -> dict:
+def decide(candidate: Mapping, versus: Mapping[str, Mapping], gate: GateConfig, champion: str = "champion",
+           shipped: str = "model") -> dict:
     """The blessing: {"blessed", "reason", "checks"}.
 
     candidate: the shipped ranker's metrics (means and query counts, metrics.summarise).
     versus: per opponent, the paired test of the candidate against it (significance.paired_test).
-    `champion` names the champion among the opponents, if it is there.
+    `champion` names the champion among the opponents, if it is there; `shipped` names the candidate
+    in the reasons ("model", or "hybrid" when the blend ships).
     """
     if gate.metric not in candidate:
         raise ConfigError(f"gate metric: expected one of {sorted(candidate)}, got '{gate.metric}'")
@@ -95,7 +97,7 @@ def decide(candidate: Mapping, versus: Mapping[str, Mapping], gate: GateConfig, 
                      f"{queries} held-out queries define {gate.metric}, at least {gate.min_queries} needed"
                      + ("" if queries >= gate.min_queries else " (too few to judge)"))]
     for name in judged:
-        checks.append(_versus_check(name, versus[name], gate, name == champion))
+        checks.append(_versus_check(name, versus[name], gate, name == champion, shipped))
     if gate.min_ndcg is not None:
         value = _number(candidate[gate.metric])
         checks.append(_check("min_ndcg", not math.isnan(value) and value >= gate.min_ndcg, value, gate.min_ndcg,
@@ -106,7 +108,7 @@ def decide(candidate: Mapping, versus: Mapping[str, Mapping], gate: GateConfig, 
     return {"blessed": not failed, "reason": f"{'not blessed' if failed else 'blessed'}: {summary}", "checks": checks}
 
 
-def _versus_check(name: str, test: Mapping, gate: GateConfig, is_champion: bool) -> dict:
+def _versus_check(name: str, test: Mapping, gate: GateConfig, is_champion: bool, shipped: str = "model") -> dict:
     """Does the candidate beat `name`: mean gain >= margin, not significantly worse, and (if
     required) significantly better."""
     custom = is_champion and gate.min_gain_over_champion is not None
@@ -122,7 +124,7 @@ def _versus_check(name: str, test: Mapping, gate: GateConfig, is_champion: bool)
             f"({ci}, p={_fmt(p_value, None)}, "
             f"{test.get('queries', 0)} queries)")
     if not enough and not math.isnan(delta) and delta < 0:
-        rule = f"{name} beats the model: " + rule
+        rule = f"{name} beats the {shipped}: " + rule
     if worse:
         rule += f", significantly worse at alpha {gate.alpha}"
     elif gate.require_significance and not better:

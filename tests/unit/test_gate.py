@@ -35,6 +35,10 @@ def test_a_baseline_that_beats_the_model_blocks_the_blessing_whatever_min_ndcg_s
     assert [c["passed"] for c in result["checks"] if c["name"] == "min_ndcg"] == [True]  # the floor alone would bless
     # the same model judged without the baseline rule passes the floor: the rule is what refused it
     assert _judge(small_pairs, scorers, GateConfig(min_ndcg=0.0, beat_baselines=False))["blessed"] is True
+    # A shipped hybrid is named as what the baseline beats (the reason says which ranker was judged).
+    scored = score_rankers(small_pairs, {"hybrid": scorers["model"], "bm25": scorers["bm25"]})
+    hybrid, _ = evaluate(scored, ["hybrid", "bm25"], GateConfig(min_ndcg=0.0), candidate="hybrid", opponents=["bm25"])
+    assert hybrid["blessed"] is False and "bm25 beats the hybrid" in hybrid["reason"]
 
 
 def test_a_model_that_beats_every_baseline_is_blessed_by_the_default_gate(small_pairs):
