@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from shoprank.core.common.html_page import escape, table
+from shoprank.core.ranking.hybrid import MODEL
 
-MODEL = "model"
 HYBRID = "hybrid"
 
 

@@ -100,12 +100,10 @@ def fit_blend(pairs, score_model: Callable, config: HybridConfig = HybridConfig(
         return None
     stats = BM25Stats.from_texts(pairs["product_text"].astype(str).tolist(), config.bm25) \
         if "bm25" in config.components else None
-    # BM25 alone, scored by the blend's own code (the one serving runs)
-    probe = Blend(weights={MODEL: 0.5, "bm25": 0.5}, norm=config.norm, bm25=stats) if stats else None
     model_scores = np.asarray(score_model(held), dtype=np.float64)
     if model_scores.shape != (len(held),):
         raise ConfigError(f"hybrid: expected {len(held)} model scores, got shape {model_scores.shape}")
-    raw = {MODEL: model_scores, **_components(probe, held, config)}
+    raw = {MODEL: model_scores, **_components(stats, held, config)}
     groups = list(held.groupby("query_id", sort=False).indices.values())
     normed = {name: _per_query(scores, groups, config.norm) for name, scores in raw.items()}
     relevant = relevant_label(held["label"])
@@ -156,21 +154,14 @@ def _best(results: list) -> tuple:
     return max(results, key=lambda r: -1.0 if r[0] is None else r[0])
 
 
-def _components(probe: Blend | None, held, config: HybridConfig) -> dict[str, np.ndarray]:
-    """Raw validation scores of each component (the zero-shot encoder's embeddings cached in cache_dir)."""
-    out = {}
-    queries, texts = held["query"].astype(str).tolist(), held["product_text"].astype(str).tolist()
-    if "bm25" in config.components:
-        out["bm25"] = probe.component_scores(queries, texts)["bm25"]
-    if "zeroshot" in config.components:
-        from shoprank.core.ranking.baselines import zeroshot_scores
-
-        out["zeroshot"] = zeroshot_scores(queries, texts, config.batch_size, config.cache_dir).astype(np.float64)
-    if "msmarco" in config.components:
-        # Scored per query by the blend's own code, as serving scores one request's candidates.
-        teacher = Blend(weights={MODEL: 0.5, "msmarco": 0.5}, norm=config.norm, zeroshot_batch_size=config.batch_size)
-        out["msmarco"] = teacher.component_scores(queries, texts)["msmarco"]
-    return out
+def _components(stats: BM25Stats | None, held, config: HybridConfig) -> dict[str, np.ndarray]:
+    """Raw validation scores of each configured component, computed by the blend's own code (the one
+    serving runs: MS MARCO per query, the zero-shot embeddings cached in cache_dir)."""
+    share = 1.0 / (len(config.components) + 1)
+    probe = Blend(weights={MODEL: share, **{name: share for name in config.components}}, norm=config.norm,
+                  bm25=stats, zeroshot_batch_size=config.batch_size)
+    return probe.component_scores(held["query"].astype(str).tolist(), held["product_text"].astype(str).tolist(),
+                                  config.cache_dir)
 
 
 def _per_query(scores: np.ndarray, groups, norm: str) -> np.ndarray:
